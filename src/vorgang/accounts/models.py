@@ -1,0 +1,255 @@
+"""Tenants, departments, users (admins, agents, citizens), organisations, API tokens.
+
+Every department, citizen and case belongs to exactly one tenant. Access to
+cases comes only from a user's per-department access levels (Zammad's group
+permissions); the admin role configures the system but opens no case by itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Tenant(models.Model):
+    """A municipality or office; data of one tenant is never shown to another."""
+
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    slug = models.SlugField(_("short name"), max_length=60, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("tenant")
+        verbose_name_plural = _("tenants")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @classmethod
+    def default(cls) -> Tenant:
+        """The tenant a fresh install starts with (created by a migration)."""
+        return cls.objects.order_by("pk").first() or cls.objects.create(
+            name="Stadtverwaltung", slug="default"
+        )
+
+
+class Organisation(models.Model):
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="organisations")
+    name = models.CharField(_("name"), max_length=200)
+    note = models.TextField(_("note"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("organisation")
+        verbose_name_plural = _("organisations")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "name"], name="organisation_unique_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class FollowUpPolicy(models.TextChoices):
+    REOPEN = "reopen", _("reopen the closed case")
+    NEW_CASE = "new", _("always open a new case")
+    NEW_AFTER_DAYS = "new_after_days", _("reopen, or a new case after N days")
+
+
+class Department(models.Model):
+    """A unit that works cases (Zammad: group), with its own sender address."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="departments")
+    name = models.CharField(_("name"), max_length=200)
+    email_address = models.EmailField(_("sender address"), unique=True)
+    signature = models.TextField(_("signature"), blank=True)
+    follow_up_policy = models.CharField(
+        _("reply to a closed case"),
+        max_length=20,
+        choices=FollowUpPolicy.choices,
+        default=FollowUpPolicy.REOPEN,
+    )
+    follow_up_days = models.PositiveIntegerField(
+        _("days after closing that a reply still reopens"),
+        default=14,
+        validators=[MinValueValidator(1)],
+    )
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("department")
+        verbose_name_plural = _("departments")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "name"], name="department_unique_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", _("administrator")
+    AGENT = "agent", _("agent")
+    CITIZEN = "citizen", _("citizen")
+
+
+class TrustLevel(models.TextChoices):
+    """How sure we are who the citizen is (eID levels as in BundID)."""
+
+    NONE = "none", _("unverified")
+    EMAIL = "email", _("e-mail confirmed")
+    SUBSTANTIAL = "substantial", _("substantial (e.g. ELSTER certificate)")
+    HIGH = "high", _("high (e.g. online ID card)")
+
+
+class User(AbstractUser):
+    """One model for admins, agents and citizens; ``role`` says which."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="users")
+    role = models.CharField(_("role"), max_length=10, choices=Role.choices, default=Role.AGENT)
+    language = models.CharField(
+        _("language"), max_length=5, choices=[("de", "Deutsch"), ("en", "English")], default="de"
+    )
+    phone = models.CharField(_("phone"), max_length=50, blank=True)
+    address = models.TextField(_("postal address"), blank=True)
+    external_id = models.CharField(
+        _("external id"), max_length=200, blank=True, help_text=_("e.g. a BundID pseudonym")
+    )
+    trust_level = models.CharField(
+        _("trust level"), max_length=20, choices=TrustLevel.choices, default=TrustLevel.NONE
+    )
+    organisation = models.ForeignKey(
+        Organisation,
+        verbose_name=_("organisation"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="members",
+    )
+
+    objects = UserManager()
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        indexes = [models.Index(fields=["tenant", "email"])]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        return self.get_full_name() or self.email or self.username
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    @property
+    def is_agent(self) -> bool:
+        return self.role in (Role.AGENT, Role.ADMIN)
+
+    @property
+    def is_citizen(self) -> bool:
+        return self.role == Role.CITIZEN
+
+    def save(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        # Admins reach the configuration pages (Django admin); nobody else does.
+        self.is_staff = self.role == Role.ADMIN or self.is_superuser
+        if self.tenant_id is None:
+            self.tenant = Tenant.default()
+        super().save(*args, **kwargs)
+
+
+class AccessLevel(models.TextChoices):
+    """Zammad's group permissions; ``full`` includes all others."""
+
+    READ = "read", _("read")
+    CREATE = "create", _("create")
+    CHANGE = "change", _("change")
+    OVERVIEW = "overview", _("overview")
+    FULL = "full", _("full")
+
+
+class DepartmentAccess(models.Model):
+    """One access level of one user in one department (a user may hold several)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="department_access")
+    department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="access")
+    level = models.CharField(_("access level"), max_length=10, choices=AccessLevel.choices)
+
+    class Meta:
+        verbose_name = _("department access")
+        verbose_name_plural = _("department access")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "department", "level"], name="department_access_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.department}: {self.level}"
+
+
+def _hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class ApiTokenQuerySet(models.QuerySet["ApiToken"]):
+    def usable(self) -> ApiTokenQuerySet:
+        now = timezone.now()
+        return self.filter(revoked_at__isnull=True).filter(
+            models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now)
+        )
+
+
+class ApiToken(models.Model):
+    """A token for the REST API; only its SHA-256 is stored."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(_("name"), max_length=100, default="default")
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.name}"
+
+    @classmethod
+    def issue(cls, user: User, name: str = "default", expires_at: datetime | None = None) -> str:
+        """Create a token and return its secret, which is shown once and never stored."""
+        raw = secrets.token_urlsafe(32)
+        cls.objects.create(user=user, name=name, key_hash=_hash_token(raw), expires_at=expires_at)
+        return raw
+
+    @classmethod
+    def authenticate(cls, raw: str) -> User | None:
+        token = (
+            cls.objects.usable()
+            .select_related("user")
+            .filter(key_hash=_hash_token(raw), user__is_active=True)
+            .first()
+        )
+        if token is None:
+            return None
+        cls.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+        return token.user

@@ -1,0 +1,97 @@
+"""Appending to a case's hash-chained history, and verifying the chains."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from vorgang.core import clock
+
+from .models import History, Ticket
+
+GENESIS = "0" * 64
+
+
+def record(
+    ticket: Ticket,
+    actor_id: int | None,
+    action: str,
+    field: str = "",
+    old: Any = "",
+    new: Any = "",
+) -> History:
+    """Append one entry. The caller holds the ticket's row lock, which orders the chain."""
+    last = History.objects.filter(ticket=ticket).order_by("-seq").values("seq", "hash").first()
+    entry = History(
+        ticket=ticket,
+        seq=(last["seq"] + 1) if last else 1,
+        actor_id=actor_id,
+        created_at=clock.now(),
+        action=action,
+        field=field,
+        old_value=_text(old),
+        new_value=_text(new),
+        prev_hash=last["hash"] if last else GENESIS,
+    )
+    entry.hash = entry.compute_hash()
+    entry.save()
+    Ticket.objects.filter(pk=ticket.pk).update(history_head=entry.hash)
+    ticket.history_head = entry.hash
+    return entry
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if hasattr(value, "isoformat"):
+        return str(value.isoformat())
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Break:
+    ticket_id: int
+    seq: int
+    history_id: int
+    reason: str
+
+
+def verify(batch_size: int = 2000) -> Iterator[Break]:
+    """Yield the first broken entry of each case whose chain does not hold.
+
+    Also checks each chain ends at the case's ``history_head``, so removing the
+    newest entries is noticed too.
+    """
+    heads = dict(Ticket.objects.values_list("pk", "history_head").iterator(chunk_size=batch_size))
+    current_ticket: int | None = None
+    expected_prev = GENESIS
+    expected_seq = 1
+    broken = False
+    last_entry: History | None = None
+
+    def chain_end() -> Iterator[Break]:
+        if last_entry is not None and not broken and heads.get(current_ticket) != expected_prev:
+            yield Break(current_ticket or 0, expected_seq, last_entry.pk, "newer entries are missing")
+
+    entries = History.objects.order_by("ticket_id", "seq").iterator(chunk_size=batch_size)
+    for entry in entries:
+        if entry.ticket_id != current_ticket:
+            yield from chain_end()
+            current_ticket, expected_prev, expected_seq, broken = entry.ticket_id, GENESIS, 1, False
+        last_entry = entry
+        if broken:
+            continue
+        reason = ""
+        if entry.seq != expected_seq:
+            reason = f"entry {expected_seq} is missing"
+        elif entry.prev_hash != expected_prev:
+            reason = "does not follow the previous entry"
+        elif entry.compute_hash() != entry.hash:
+            reason = "content does not match its hash"
+        if reason:
+            broken = True
+            yield Break(entry.ticket_id, entry.seq, entry.pk, reason)
+            continue
+        expected_prev, expected_seq = entry.hash, entry.seq + 1
+    yield from chain_end()

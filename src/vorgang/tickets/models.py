@@ -1,0 +1,366 @@
+"""Cases (tickets), their articles, attachments, tags, links and history.
+
+Nothing outside ``tickets/services.py`` creates or changes a Ticket, Article,
+Attachment, Link or History row; read through ``tickets/selectors.py``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from vorgang.accounts.models import Department, Organisation, Tenant
+
+
+class StateKind(models.TextChoices):
+    NEW = "new", _("new")
+    OPEN = "open", _("open")
+    PENDING_REMINDER = "pending_reminder", _("pending reminder")
+    PENDING_CLOSE = "pending_close", _("pending close")
+    CLOSED = "closed", _("closed")
+    MERGED = "merged", _("merged")
+
+
+class State(models.Model):
+    """A case state; its ``kind`` drives the workflow (see workflow.py)."""
+
+    name = models.CharField(_("name"), max_length=50, unique=True)
+    kind = models.CharField(_("kind"), max_length=20, choices=StateKind.choices)
+    next_state = models.ForeignKey(
+        "self",
+        verbose_name=_("state after the pending date"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+    )
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("state")
+        verbose_name_plural = _("states")
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return str(StateKind(self.kind).label) if self.kind in StateKind.values else self.name
+
+    @property
+    def is_pending(self) -> bool:
+        return self.kind in (StateKind.PENDING_REMINDER, StateKind.PENDING_CLOSE)
+
+    @property
+    def is_closed(self) -> bool:
+        return self.kind in (StateKind.CLOSED, StateKind.MERGED)
+
+
+class Priority(models.Model):
+    name = models.CharField(_("name"), max_length=50, unique=True)
+    level = models.PositiveSmallIntegerField(_("level"), unique=True)
+    is_default = models.BooleanField(_("default"), default=False)
+
+    class Meta:
+        verbose_name = _("priority")
+        verbose_name_plural = _("priorities")
+        ordering = ["level"]
+
+    def __str__(self) -> str:
+        labels = {1: _("1 low"), 2: _("2 normal"), 3: _("3 high")}
+        return str(labels.get(self.level, self.name))
+
+
+class NumberCounter(models.Model):
+    """The last number handed out per series; locked while a number is drawn."""
+
+    series = models.CharField(max_length=40, unique=True)
+    value = models.PositiveBigIntegerField(default=0)
+
+
+class Tag(models.Model):
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="tags")
+    name = models.CharField(_("name"), max_length=100)
+
+    class Meta:
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "name"], name="tag_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Ticket(models.Model):
+    """A case: one matter of one citizen, worked by one department."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="tickets")
+    number = models.CharField(_("number"), max_length=40, unique=True)
+    title = models.CharField(_("title"), max_length=250)
+    department = models.ForeignKey(
+        Department, verbose_name=_("department"), on_delete=models.PROTECT, related_name="tickets"
+    )
+    state = models.ForeignKey(State, verbose_name=_("state"), on_delete=models.PROTECT)
+    priority = models.ForeignKey(Priority, verbose_name=_("priority"), on_delete=models.PROTECT)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="owned_tickets",
+    )
+    citizen = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("citizen"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="cases",
+    )
+    organisation = models.ForeignKey(
+        Organisation,
+        verbose_name=_("organisation"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+    )
+    tags = models.ManyToManyField(Tag, verbose_name=_("tags"), blank=True, related_name="tickets")
+    data = models.JSONField(_("form data"), default=dict, blank=True)
+    pending_until = models.DateTimeField(_("pending until"), null=True, blank=True)
+    first_response_at = models.DateTimeField(_("first response"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    merged_into = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="merged_from"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # Hash of the newest history entry: lets `audit verify` notice a cut-off chain.
+    history_head = models.CharField(max_length=64, blank=True, editable=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("case")
+        verbose_name_plural = _("cases")
+        indexes = [
+            models.Index(fields=["tenant", "department", "state"]),
+            models.Index(fields=["owner", "state"]),
+            models.Index(fields=["citizen"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.number} {self.title}"
+
+
+class ArticleKind(models.TextChoices):
+    EMAIL = "email", _("e-mail")
+    WEB = "web", _("web form")
+    NOTE = "note", _("note")
+    PHONE = "phone", _("phone")
+    PORTAL = "portal", _("case page")
+    API = "api", _("API")
+
+
+class SenderKind(models.TextChoices):
+    AGENT = "agent", _("agent")
+    CITIZEN = "citizen", _("citizen")
+    SYSTEM = "system", _("system")
+
+
+class DeliveryStatus(models.TextChoices):
+    NONE = "", _("not sent")
+    QUEUED = "queued", _("queued")
+    SENT = "sent", _("sent")
+    FAILED = "failed", _("failed")
+
+
+class Blob(models.Model):
+    """Bytes stored once by their SHA-256, however many attachments use them."""
+
+    sha256 = models.CharField(max_length=64, unique=True)
+    size = models.PositiveBigIntegerField()
+    path = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    @classmethod
+    def store(cls, content: bytes) -> Blob:
+        digest = hashlib.sha256(content).hexdigest()
+        existing = cls.objects.filter(sha256=digest).first()
+        if existing is not None:
+            return existing
+        path = f"blobs/{digest[:2]}/{digest[2:4]}/{digest}"
+        if not default_storage.exists(path):
+            path = default_storage.save(path, ContentFile(content))
+        blob, _created = cls.objects.get_or_create(
+            sha256=digest, defaults={"size": len(content), "path": path}
+        )
+        return blob
+
+    def read(self) -> bytes:
+        with default_storage.open(self.path, "rb") as fh:
+            data: bytes = fh.read()
+        return data
+
+
+class Article(models.Model):
+    """One message or note in a case's timeline."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="articles")
+    kind = models.CharField(_("kind"), max_length=10, choices=ArticleKind.choices)
+    sender = models.CharField(_("sender"), max_length=10, choices=SenderKind.choices)
+    internal = models.BooleanField(_("internal"), default=False)
+    from_addr = models.CharField(_("from"), max_length=500, blank=True)
+    to = models.TextField(_("to"), blank=True)
+    cc = models.TextField(_("cc"), blank=True)
+    subject = models.CharField(_("subject"), max_length=500, blank=True)
+    body = models.TextField(_("text"), blank=True)
+    content_type = models.CharField(
+        max_length=20,
+        choices=[("text/plain", "text/plain"), ("text/html", "text/html")],
+        default="text/plain",
+    )
+    message_id = models.CharField(max_length=500, blank=True, db_index=True)
+    in_reply_to = models.CharField(max_length=500, blank=True)
+    references = models.TextField(blank=True)
+    raw = models.ForeignKey(
+        Blob, verbose_name=_("raw message"), on_delete=models.PROTECT, null=True, blank=True
+    )
+    delivery_status = models.CharField(
+        _("delivery"), max_length=10, choices=DeliveryStatus.choices, default="", blank=True
+    )
+    delivery_error = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("article")
+        verbose_name_plural = _("articles")
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return self.subject or f"{self.get_kind_display()} {self.pk}"
+
+
+class Attachment(models.Model):
+    article = models.ForeignKey(Article, on_delete=models.PROTECT, related_name="attachments")
+    blob = models.ForeignKey(Blob, on_delete=models.PROTECT, related_name="attachments")
+    filename = models.CharField(_("file name"), max_length=255)
+    content_type = models.CharField(max_length=200, default="application/octet-stream")
+    content_id = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return self.filename
+
+    @property
+    def size(self) -> int:
+        return self.blob.size
+
+    @property
+    def sha256(self) -> str:
+        return self.blob.sha256
+
+
+class LinkKind(models.TextChoices):
+    NORMAL = "normal", _("related")
+    PARENT = "parent", _("parent")
+    CHILD = "child", _("child")
+
+
+class Link(models.Model):
+    """``source`` is <kind> of ``target``: a parent link means source is the parent."""
+
+    source = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="links_out")
+    target = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="links_in")
+    kind = models.CharField(max_length=10, choices=LinkKind.choices, default=LinkKind.NORMAL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source", "target"], name="link_unique_pair"),
+            models.CheckConstraint(
+                condition=~models.Q(source=models.F("target")), name="link_not_to_itself"
+            ),
+        ]
+
+
+class HistoryQuerySet(models.QuerySet["History"]):
+    def update(self, **kwargs: Any) -> int:
+        raise TypeError("history is append-only")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise TypeError("history is append-only")
+
+
+class History(models.Model):
+    """One change to a case; append-only and chained by hash per case.
+
+    ``hash`` covers the entry's content and the previous entry's hash, so editing
+    or removing any entry breaks the chain from there on (``vorgang audit verify``).
+    """
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="history")
+    seq = models.PositiveIntegerField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    action = models.CharField(max_length=40)
+    field = models.CharField(max_length=40, blank=True)
+    old_value = models.TextField(blank=True)
+    new_value = models.TextField(blank=True)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
+
+    objects = HistoryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("history entry")
+        verbose_name_plural = _("history")
+        ordering = ["ticket_id", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["ticket", "seq"], name="history_unique_seq")
+        ]
+
+    def compute_hash(self) -> str:
+        content = {
+            "ticket": self.ticket_id,
+            "seq": self.seq,
+            "actor": self.actor_id,
+            "at": self.created_at.isoformat(timespec="microseconds"),
+            "action": self.action,
+            "field": self.field,
+            "old": self.old_value,
+            "new": self.new_value,
+            "prev": self.prev_hash,
+        }
+        canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise TypeError("history is append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise TypeError("history is append-only")

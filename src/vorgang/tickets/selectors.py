@@ -1,0 +1,137 @@
+"""Reads of cases, always scoped to what the caller may see.
+
+Every list or lookup of cases for a person goes through here, so that the wall
+between tenants and departments is drawn in one place.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+
+from vorgang.accounts import access
+from vorgang.accounts.models import AccessLevel, Role, User
+from vorgang.core.errors import NotFound
+
+from .models import Article, Attachment, History, Link, StateKind, Ticket
+
+SORTS = {
+    "age": "created_at",
+    "-age": "-created_at",
+    "updated": "updated_at",
+    "-updated": "-updated_at",
+    "priority": "priority__level",
+    "-priority": "-priority__level",
+    "state": "state__name",
+    "-state": "-state__name",
+    "number": "number",
+    "-number": "-number",
+}
+
+
+def visible_tickets(user: User, level: str = AccessLevel.OVERVIEW) -> QuerySet[Ticket]:
+    """The cases ``user`` may list (overview) or open (read)."""
+    base = Ticket.objects.filter(tenant_id=user.tenant_id)
+    if not user.is_active:
+        return base.none()
+    if user.is_citizen:
+        return base.filter(citizen=user)
+    return base.filter(department_id__in=access.departments_with(user, level))
+
+
+def open_tickets(user: User) -> QuerySet[Ticket]:
+    return visible_tickets(user).exclude(state__kind__in=[StateKind.CLOSED, StateKind.MERGED])
+
+
+def overview(user: User, sort: str = "-age") -> QuerySet[Ticket]:
+    order = SORTS.get(sort, "-created_at")
+    return (
+        open_tickets(user)
+        .select_related("state", "priority", "owner", "citizen", "department")
+        .order_by(order, "-pk")
+    )
+
+
+def get_ticket(user: User, pk: int | str, level: str = AccessLevel.READ) -> Ticket:
+    try:
+        pk_int = int(pk)
+    except (TypeError, ValueError):
+        raise NotFound("This case does not exist or you may not see it.") from None
+    ticket = (
+        visible_tickets(user, level)
+        .select_related("state", "priority", "owner", "citizen", "department", "organisation")
+        .filter(pk=pk_int)
+        .first()
+    )
+    if ticket is None:
+        raise NotFound("This case does not exist or you may not see it.")
+    return ticket
+
+
+def get_ticket_by_number(user: User, number: str) -> Ticket:
+    found = visible_tickets(user, AccessLevel.READ).filter(number=number).values("pk").first()
+    if found is None:
+        raise NotFound("This case does not exist or you may not see it.")
+    return get_ticket(user, found["pk"])
+
+
+def articles(user: User, ticket: Ticket) -> QuerySet[Article]:
+    """The case's timeline; citizens never see internal notes."""
+    qs = (
+        Article.objects.filter(ticket=ticket)
+        .select_related("created_by")
+        .prefetch_related("attachments__blob")
+    )
+    if user.is_citizen:
+        qs = qs.filter(internal=False)
+    return qs
+
+
+def get_attachment(user: User, attachment_id: int | str) -> Attachment:
+    """An attachment, if its article's case (wherever it was merged to) is readable."""
+    try:
+        pk = int(attachment_id)
+    except (TypeError, ValueError):
+        raise NotFound("Unknown attachment.") from None
+    visible = visible_tickets(user, AccessLevel.READ)
+    qs = Attachment.objects.select_related("blob", "article").filter(
+        pk=pk, article__ticket__in=visible
+    )
+    if user.is_citizen:
+        qs = qs.filter(article__internal=False)
+    found = qs.first()
+    if found is None:
+        raise NotFound("Unknown attachment.")
+    return found
+
+
+def ticket_history(ticket: Ticket) -> QuerySet[History]:
+    return History.objects.filter(ticket=ticket).select_related("actor").order_by("seq")
+
+
+def links(user: User, ticket: Ticket) -> list[tuple[str, Ticket]]:
+    """Linked cases the user may see, with the link kind as seen from ``ticket``."""
+    pairs: list[tuple[str, int]] = []
+    for source_id, target_id, kind in Link.objects.filter(
+        Q(source=ticket) | Q(target=ticket)
+    ).values_list("source_id", "target_id", "kind"):
+        if source_id == ticket.pk:
+            pairs.append((kind, target_id))
+        else:
+            pairs.append(({"parent": "child", "child": "parent"}.get(kind, kind), source_id))
+    others = visible_tickets(user).in_bulk([pk for _kind, pk in pairs])
+    return [(kind, others[pk]) for kind, pk in pairs if pk in others]
+
+
+def owner_candidates(ticket: Ticket) -> QuerySet[User]:
+    """Agents who may own this case: full access in its department."""
+    return (
+        User.objects.filter(
+            tenant_id=ticket.tenant_id,
+            is_active=True,
+            role__in=[Role.AGENT, Role.ADMIN],
+            department_access__department_id=ticket.department_id,
+            department_access__level=AccessLevel.FULL,
+        )
+        .distinct()
+        .order_by("first_name", "last_name", "username")
+    )

@@ -1,0 +1,680 @@
+"""The one write path for cases.
+
+Every change to a Ticket, Article, Attachment, Tag, Link or History row goes
+through a function here. Each runs in one transaction, locks the case it
+changes, checks that the actor may do it, appends to the history and emits a
+domain event once the transaction has committed.
+
+``actor`` is the user who acts, or ``None`` for the system itself (mail intake,
+automation); the system may do anything within the case's tenant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+
+from vorgang.accounts import access
+from vorgang.accounts.models import AccessLevel, Department, Organisation, User
+from vorgang.core import clock
+from vorgang.core.errors import InvalidInput, InvalidTransition, NotFound, PermissionDenied
+
+from . import events, history, numbering, workflow
+from .models import (
+    Article,
+    ArticleKind,
+    Attachment,
+    Blob,
+    DeliveryStatus,
+    Link,
+    LinkKind,
+    Priority,
+    SenderKind,
+    State,
+    StateKind,
+    Tag,
+    Ticket,
+)
+
+Actor = User | None
+
+MAX_TITLE = 250
+MAX_TAG = 100
+
+
+@dataclass(frozen=True)
+class AttachmentInput:
+    filename: str
+    content: bytes
+    content_type: str = "application/octet-stream"
+    content_id: str = ""
+
+
+@dataclass(frozen=True)
+class ArticleInput:
+    body: str
+    kind: str = ArticleKind.NOTE
+    internal: bool = False
+    content_type: str = "text/plain"
+    subject: str = ""
+    from_addr: str = ""
+    to: str = ""
+    cc: str = ""
+    message_id: str = ""
+    in_reply_to: str = ""
+    references: str = ""
+    sender: str | None = None  # derived from the actor when not given
+    attachments: Sequence[AttachmentInput] = field(default_factory=tuple)
+    raw: bytes | None = None
+
+
+# --- permission checks ----------------------------------------------------------------
+
+
+def require(actor: Actor, ticket: Ticket, level: str) -> None:
+    """Raise unless ``actor`` may act on ``ticket`` with ``level``.
+
+    Someone who may not even read the case is told it does not exist, so that
+    case numbers do not leak across departments or tenants.
+    """
+    if actor is None:
+        return
+    missing = NotFound("This case does not exist or you may not see it.")
+    if not actor.is_active or actor.tenant_id != ticket.tenant_id:
+        raise missing
+    if actor.is_citizen:
+        if ticket.citizen_id != actor.pk or level not in (AccessLevel.READ, AccessLevel.CREATE):
+            raise missing
+        return
+    if not access.has_level(actor, ticket.department_id, AccessLevel.OVERVIEW):
+        raise missing
+    if not access.has_level(actor, ticket.department_id, level):
+        raise PermissionDenied(
+            f"You need the access level '{level}' in {ticket.department.name} for this."
+        )
+
+
+def _lock(ticket: Ticket | int) -> Ticket:
+    pk = ticket.pk if isinstance(ticket, Ticket) else ticket
+    try:
+        return Ticket.objects.select_for_update().select_related("department", "state").get(pk=pk)
+    except Ticket.DoesNotExist:
+        raise NotFound("This case does not exist or you may not see it.") from None
+
+
+def _not_merged(ticket: Ticket) -> None:
+    if ticket.state.kind == StateKind.MERGED:
+        target = ticket.merged_into.number if ticket.merged_into else "?"
+        raise InvalidTransition(f"Case {ticket.number} was merged into case {target}.")
+
+
+def _actor_id(actor: Actor) -> int | None:
+    return actor.pk if actor is not None else None
+
+
+def _touch(ticket: Ticket, *fields: str) -> None:
+    ticket.save(update_fields=[*fields, "updated_at"])
+
+
+# --- lookups that services share -------------------------------------------------------
+
+
+def state_by_name(name: str | State) -> State:
+    if isinstance(name, State):
+        return name
+    state = State.objects.filter(Q(name=name) | Q(kind=name), active=True).order_by("pk").first()
+    if state is None:
+        raise InvalidInput(f"Unknown state {name!r}.")
+    return state
+
+
+def priority_by_name(name: str | int | Priority | None) -> Priority:
+    if isinstance(name, Priority):
+        return name
+    if name is None:
+        found = Priority.objects.filter(is_default=True).first() or Priority.objects.first()
+    elif isinstance(name, int) or str(name).isdigit():
+        found = Priority.objects.filter(level=int(name)).first()
+    else:
+        found = Priority.objects.filter(name=name).first()
+    if found is None:
+        raise InvalidInput(f"Unknown priority {name!r}.")
+    return found
+
+
+def _check_owner(owner: User, ticket: Ticket) -> None:
+    if (
+        owner.tenant_id != ticket.tenant_id
+        or not owner.is_active
+        or not access.has_level(owner, ticket.department_id, AccessLevel.FULL)
+    ):
+        raise InvalidInput(
+            f"{owner.display_name} cannot own cases in {ticket.department.name}: "
+            "only agents with full access to the department can."
+        )
+
+
+def _clean_title(title: str) -> str:
+    title = " ".join((title or "").split())
+    if not title:
+        raise InvalidInput("A case needs a title.")
+    return title[:MAX_TITLE]
+
+
+# --- create -------------------------------------------------------------------------------
+
+
+def create_ticket(
+    actor: Actor,
+    *,
+    department: Department,
+    title: str,
+    citizen: User | None = None,
+    organisation: Organisation | None = None,
+    state: str | State = StateKind.NEW,
+    priority: str | int | Priority | None = None,
+    owner: User | None = None,
+    data: dict[str, Any] | None = None,
+    tags: Iterable[str] = (),
+    pending_until: datetime | None = None,
+    article: ArticleInput | None = None,
+) -> Ticket:
+    if actor is not None and actor.tenant_id != department.tenant_id:
+        raise NotFound("Unknown department.")
+    if not department.active:
+        raise InvalidInput(f"The department {department.name} is not active.")
+    if actor is not None and not actor.is_citizen:
+        if not access.has_level(actor, department.pk, AccessLevel.CREATE):
+            raise PermissionDenied(f"You may not create cases in {department.name}.")
+    if actor is not None and actor.is_citizen:
+        citizen = actor
+    if citizen is not None and (citizen.tenant_id != department.tenant_id or not citizen.is_citizen):
+        raise InvalidInput("The citizen belongs to another office or is not a citizen.")
+    if organisation is not None and organisation.tenant_id != department.tenant_id:
+        raise InvalidInput("Unknown organisation.")
+    if data is not None and not isinstance(data, dict):
+        raise InvalidInput("Form data must be a JSON object.")
+    state_obj = state_by_name(state)
+    if state_obj.kind not in workflow.INITIAL:
+        raise InvalidTransition(f"A case cannot start in the state '{state_obj}'.")
+    _check_pending(state_obj, pending_until)
+    priority_obj = priority_by_name(priority)
+    title = _clean_title(title)
+
+    with transaction.atomic():
+        ticket = Ticket(
+            tenant_id=department.tenant_id,
+            title=title,
+            department=department,
+            state=state_obj,
+            priority=priority_obj,
+            citizen=citizen,
+            organisation=organisation or (citizen.organisation if citizen else None),
+            data=data or {},
+            pending_until=pending_until if state_obj.is_pending else None,
+            closed_at=clock.now() if state_obj.is_closed else None,
+            created_by=actor,
+        )
+        if owner is not None:
+            _check_owner(owner, ticket)
+            ticket.owner = owner
+        _save_with_number(ticket)
+        history.record(ticket, _actor_id(actor), "created", new=ticket.number)
+        for name in tags:
+            _add_tag(ticket, actor, name)
+        if article is not None:
+            _create_article(ticket, actor, article)
+        events.emit(events.Event(events.TICKET_CREATED, ticket.pk, _actor_id(actor)))
+    return ticket
+
+
+def _save_with_number(ticket: Ticket) -> None:
+    # A number taken by hand or by another generator is skipped, never reused.
+    for _attempt in range(20):
+        ticket.number = numbering.next_number()
+        try:
+            with transaction.atomic():
+                ticket.save()
+            return
+        except IntegrityError:
+            if not Ticket.objects.filter(number=ticket.number).exists():
+                raise
+    raise InvalidInput("Could not find a free case number; check the number settings.")
+
+
+# --- articles -------------------------------------------------------------------------------
+
+
+def add_article(actor: Actor, ticket: Ticket | int, article: ArticleInput) -> Article:
+    with transaction.atomic():
+        locked = _lock(ticket)
+        level = AccessLevel.CREATE if actor is not None and actor.is_citizen else AccessLevel.CHANGE
+        require(actor, locked, level)
+        _not_merged(locked)
+        created = _create_article(locked, actor, article)
+    return created
+
+
+def _sender_for(actor: Actor) -> str:
+    if actor is None:
+        return SenderKind.SYSTEM
+    return SenderKind.CITIZEN if actor.is_citizen else SenderKind.AGENT
+
+
+def _create_article(ticket: Ticket, actor: Actor, data: ArticleInput) -> Article:
+    if data.kind not in ArticleKind.values:
+        raise InvalidInput(f"Unknown article type {data.kind!r}.")
+    if data.content_type not in ("text/plain", "text/html"):
+        raise InvalidInput("Article text must be text/plain or text/html.")
+    sender = data.sender or _sender_for(actor)
+    if sender not in SenderKind.values:
+        raise InvalidInput(f"Unknown sender {sender!r}.")
+    internal = data.internal
+    if actor is not None and actor.is_citizen:
+        # Citizens write only public messages, and only as themselves.
+        internal, sender = False, SenderKind.CITIZEN
+    if not data.body.strip() and not data.attachments:
+        raise InvalidInput("The message is empty.")
+    article = Article.objects.create(
+        ticket=ticket,
+        kind=data.kind,
+        sender=sender,
+        internal=internal,
+        from_addr=data.from_addr[:500],
+        to=data.to,
+        cc=data.cc,
+        subject=data.subject[:500],
+        body=data.body,
+        content_type=data.content_type,
+        message_id=data.message_id[:500],
+        in_reply_to=data.in_reply_to[:500],
+        references=data.references,
+        raw=Blob.store(data.raw) if data.raw is not None else None,
+        delivery_status=_initial_delivery(data.kind, sender, internal),
+        created_by=actor,
+    )
+    taken: set[str] = set()
+    for item in data.attachments:
+        Attachment.objects.create(
+            article=article,
+            blob=Blob.store(item.content),
+            filename=_unique_filename(item.filename, taken),
+            content_type=(item.content_type or "application/octet-stream")[:200],
+            content_id=item.content_id[:255],
+        )
+    changed = ["updated_at"]
+    if sender == SenderKind.AGENT and not internal and ticket.first_response_at is None:
+        ticket.first_response_at = article.created_at
+        changed.append("first_response_at")
+    ticket.save(update_fields=changed)
+    history.record(ticket, _actor_id(actor), "article_added", new=f"{article.kind}:{article.pk}")
+    events.emit(events.Event(events.ARTICLE_CREATED, ticket.pk, _actor_id(actor), article.pk))
+    return article
+
+
+def _initial_delivery(kind: str, sender: str, internal: bool) -> str:
+    """An agent's public e-mail article is queued for sending; nothing else is sent."""
+    if kind == ArticleKind.EMAIL and sender == SenderKind.AGENT and not internal:
+        return DeliveryStatus.QUEUED
+    return DeliveryStatus.NONE
+
+
+def record_delivery(article_id: int, *, sent: bool, error: str = "", message_id: str = "") -> None:
+    """Note the outcome of sending an article (called by the delivery task)."""
+    with transaction.atomic():
+        article = Article.objects.select_for_update().select_related("ticket").get(pk=article_id)
+        _lock(article.ticket_id)
+        article.delivery_status = DeliveryStatus.SENT if sent else DeliveryStatus.FAILED
+        article.delivery_error = error[:2000]
+        fields = ["delivery_status", "delivery_error"]
+        if message_id and not article.message_id:
+            article.message_id = message_id
+            fields.append("message_id")
+        article.save(update_fields=fields)
+        history.record(
+            article.ticket,
+            None,
+            "delivery",
+            f"article:{article.pk}",
+            "",
+            article.delivery_status,
+        )
+
+
+def _unique_filename(name: str, taken: set[str]) -> str:
+    name = (name or "attachment").replace("/", "_").replace("\\", "_").strip() or "attachment"
+    name = name[:255]
+    candidate, counter = name, 1
+    while candidate in taken:
+        stem, dot, ext = name.rpartition(".")
+        candidate = f"{stem}-{counter}.{ext}" if dot and stem else f"{name}-{counter}"
+        counter += 1
+    taken.add(candidate)
+    return candidate
+
+
+# --- state, owner, priority, department, title -----------------------------------------------
+
+
+def _check_pending(state: State, pending_until: datetime | None) -> None:
+    if state.kind in workflow.NEEDS_PENDING_DATE:
+        if pending_until is None:
+            raise InvalidInput(f"The state '{state}' needs a pending date.")
+        if pending_until.tzinfo is None:
+            raise InvalidInput("The pending date needs a time zone.")
+
+
+def change_state(
+    actor: Actor,
+    ticket: Ticket | int,
+    state: str | State,
+    *,
+    pending_until: datetime | None = None,
+) -> Ticket:
+    new_state = state_by_name(state)
+    with transaction.atomic():
+        locked = _lock(ticket)
+        require(actor, locked, AccessLevel.CHANGE)
+        _not_merged(locked)
+        old_state = locked.state
+        if new_state.kind == StateKind.MERGED:
+            raise InvalidTransition("Use merge to merge a case into another.")
+        if old_state.pk == new_state.pk and not new_state.is_pending:
+            return locked
+        if old_state.kind != new_state.kind and not workflow.can_move(
+            old_state.kind, new_state.kind
+        ):
+            raise InvalidTransition(
+                f"A case in the state '{old_state}' cannot change to '{new_state}'."
+            )
+        _check_pending(new_state, pending_until)
+        old_pending = locked.pending_until
+        locked.state = new_state
+        locked.pending_until = pending_until if new_state.is_pending else None
+        if new_state.is_closed and locked.closed_at is None:
+            locked.closed_at = clock.now()
+        elif not new_state.is_closed:
+            locked.closed_at = None
+        _touch(locked, "state", "pending_until", "closed_at")
+        if old_state.pk != new_state.pk:
+            history.record(locked, _actor_id(actor), "updated", "state", old_state.name, new_state.name)
+        if old_pending != locked.pending_until:
+            history.record(
+                locked, _actor_id(actor), "updated", "pending_until", old_pending, locked.pending_until
+            )
+        events.emit(
+            events.Event(
+                events.TICKET_UPDATED,
+                locked.pk,
+                _actor_id(actor),
+                changes={"state": [old_state.name, new_state.name]},
+            )
+        )
+    return locked
+
+
+def assign(actor: Actor, ticket: Ticket | int, owner: User | None) -> Ticket:
+    with transaction.atomic():
+        locked = _lock(ticket)
+        require(actor, locked, AccessLevel.CHANGE)
+        _not_merged(locked)
+        if owner is not None:
+            _check_owner(owner, locked)
+        old = locked.owner
+        if (old.pk if old else None) == (owner.pk if owner else None):
+            return locked
+        locked.owner = owner
+        _touch(locked, "owner")
+        history.record(
+            locked,
+            _actor_id(actor),
+            "updated",
+            "owner",
+            old.username if old else "",
+            owner.username if owner else "",
+        )
+        events.emit(
+            events.Event(
+                events.TICKET_UPDATED,
+                locked.pk,
+                _actor_id(actor),
+                changes={"owner": [old.pk if old else None, owner.pk if owner else None]},
+            )
+        )
+    return locked
+
+
+def set_priority(actor: Actor, ticket: Ticket | int, priority: str | int | Priority) -> Ticket:
+    new = priority_by_name(priority)
+    with transaction.atomic():
+        locked = _lock(ticket)
+        require(actor, locked, AccessLevel.CHANGE)
+        _not_merged(locked)
+        old = locked.priority
+        if old.pk == new.pk:
+            return locked
+        locked.priority = new
+        _touch(locked, "priority")
+        history.record(locked, _actor_id(actor), "updated", "priority", old.name, new.name)
+        events.emit(
+            events.Event(
+                events.TICKET_UPDATED,
+                locked.pk,
+                _actor_id(actor),
+                changes={"priority": [old.name, new.name]},
+            )
+        )
+    return locked
+
+
+def set_title(actor: Actor, ticket: Ticket | int, title: str) -> Ticket:
+    title = _clean_title(title)
+    with transaction.atomic():
+        locked = _lock(ticket)
+        require(actor, locked, AccessLevel.CHANGE)
+        _not_merged(locked)
+        old = locked.title
+        if old == title:
+            return locked
+        locked.title = title
+        _touch(locked, "title")
+        history.record(locked, _actor_id(actor), "updated", "title", old, title)
+        events.emit(
+            events.Event(
+                events.TICKET_UPDATED, locked.pk, _actor_id(actor), changes={"title": [old, title]}
+            )
+        )
+    return locked
+
+
+def move(actor: Actor, ticket: Ticket | int, department: Department) -> Ticket:
+    """Hand a case to another department of the same tenant."""
+    with transaction.atomic():
+        locked = _lock(ticket)
+        require(actor, locked, AccessLevel.CHANGE)
+        _not_merged(locked)
+        if department.tenant_id != locked.tenant_id:
+            raise NotFound("Unknown department.")
+        if not department.active:
+            raise InvalidInput(f"The department {department.name} is not active.")
+        if actor is not None and not access.has_level(actor, department.pk, AccessLevel.CREATE):
+            # Handing a case over needs create or full access in the receiving department.
+            raise PermissionDenied(f"You may not hand cases to {department.name}.")
+        old = locked.department
+        if old.pk == department.pk:
+            return locked
+        locked.department = department
+        fields = ["department"]
+        if locked.owner is not None and not access.has_level(
+            locked.owner, department.pk, AccessLevel.FULL
+        ):
+            history.record(locked, _actor_id(actor), "updated", "owner", locked.owner.username, "")
+            locked.owner = None
+            fields.append("owner")
+        _touch(locked, *fields)
+        history.record(locked, _actor_id(actor), "updated", "department", old.name, department.name)
+        events.emit(
+            events.Event(
+                events.TICKET_UPDATED,
+                locked.pk,
+                _actor_id(actor),
+                changes={"department": [old.pk, department.pk]},
+            )
+        )
+    return locked
+
+
+# --- tags -------------------------------------------------------------------------------------
+
+
+def _tag_name(name: str) -> str:
+    cleaned = " ".join((name or "").split())[:MAX_TAG]
+    if not cleaned:
+        raise InvalidInput("A tag needs a name.")
+    return cleaned
+
+
+def _add_tag(ticket: Ticket, actor: Actor, name: str) -> bool:
+    tag, _created = Tag.objects.get_or_create(tenant_id=ticket.tenant_id, name=_tag_name(name))
+    if ticket.tags.filter(pk=tag.pk).exists():
+        return False
+    ticket.tags.add(tag)
+    history.record(ticket, _actor_id(actor), "tag_added", "tags", "", tag.name)
+    return True
+
+
+def tag(actor: Actor, ticket: Ticket | int, name: str) -> Ticket:
+    with transaction.atomic():
+        locked = _lock(ticket)
+        require(actor, locked, AccessLevel.CHANGE)
+        _not_merged(locked)
+        if _add_tag(locked, actor, name):
+            _touch(locked)
+            events.emit(
+                events.Event(
+                    events.TICKET_UPDATED, locked.pk, _actor_id(actor), changes={"tag_added": name}
+                )
+            )
+    return locked
+
+
+def untag(actor: Actor, ticket: Ticket | int, name: str) -> Ticket:
+    with transaction.atomic():
+        locked = _lock(ticket)
+        require(actor, locked, AccessLevel.CHANGE)
+        _not_merged(locked)
+        found = locked.tags.filter(name=_tag_name(name)).first()
+        if found is None:
+            return locked
+        locked.tags.remove(found)
+        _touch(locked)
+        history.record(locked, _actor_id(actor), "tag_removed", "tags", found.name, "")
+        events.emit(
+            events.Event(
+                events.TICKET_UPDATED,
+                locked.pk,
+                _actor_id(actor),
+                changes={"tag_removed": found.name},
+            )
+        )
+    return locked
+
+
+# --- links and merge --------------------------------------------------------------------------
+
+
+def _lock_pair(a: Ticket | int, b: Ticket | int) -> tuple[Ticket, Ticket]:
+    a_pk = a.pk if isinstance(a, Ticket) else a
+    b_pk = b.pk if isinstance(b, Ticket) else b
+    if a_pk == b_pk:
+        raise InvalidInput("A case cannot be linked to or merged with itself.")
+    # Always lock the lower id first so two opposite requests cannot deadlock.
+    first, second = sorted((a_pk, b_pk))
+    locked = {first: _lock(first), second: _lock(second)}
+    return locked[a_pk], locked[b_pk]
+
+
+def link(
+    actor: Actor, source: Ticket | int, target: Ticket | int, kind: str = LinkKind.NORMAL
+) -> Link:
+    if kind not in LinkKind.values:
+        raise InvalidInput(f"Unknown link type {kind!r}.")
+    with transaction.atomic():
+        src, dst = _lock_pair(source, target)
+        require(actor, src, AccessLevel.CHANGE)
+        require(actor, dst, AccessLevel.READ)
+        if src.tenant_id != dst.tenant_id:
+            raise NotFound("This case does not exist or you may not see it.")
+        existing = Link.objects.filter(
+            Q(source=src, target=dst) | Q(source=dst, target=src)
+        ).first()
+        if existing is not None:
+            raise InvalidInput(f"Cases {src.number} and {dst.number} are already linked.")
+        created = Link.objects.create(source=src, target=dst, kind=kind)
+        history.record(src, _actor_id(actor), "link_added", kind, "", dst.number)
+        history.record(dst, _actor_id(actor), "link_added", _inverse(kind), "", src.number)
+        _touch(src)
+        _touch(dst)
+        for t in (src, dst):
+            events.emit(events.Event(events.TICKET_UPDATED, t.pk, _actor_id(actor), changes={"link": kind}))
+    return created
+
+
+def _inverse(kind: str) -> str:
+    return {LinkKind.PARENT: LinkKind.CHILD, LinkKind.CHILD: LinkKind.PARENT}.get(kind, kind)
+
+
+def unlink(actor: Actor, source: Ticket | int, target: Ticket | int) -> None:
+    with transaction.atomic():
+        src, dst = _lock_pair(source, target)
+        require(actor, src, AccessLevel.CHANGE)
+        require(actor, dst, AccessLevel.READ)
+        found = Link.objects.filter(Q(source=src, target=dst) | Q(source=dst, target=src)).first()
+        if found is None:
+            raise NotFound(f"Cases {src.number} and {dst.number} are not linked.")
+        found.delete()
+        history.record(src, _actor_id(actor), "link_removed", found.kind, dst.number, "")
+        history.record(dst, _actor_id(actor), "link_removed", _inverse(found.kind), src.number, "")
+        _touch(src)
+        _touch(dst)
+
+
+def merge(actor: Actor, source: Ticket | int, target: Ticket | int) -> Ticket:
+    """Merge ``source`` into ``target``: its articles move, it becomes ``merged``, a link stays."""
+    merged_state = State.objects.filter(kind=StateKind.MERGED).order_by("pk").first()
+    if merged_state is None:
+        raise InvalidInput("No state of kind 'merged' is configured.")
+    with transaction.atomic():
+        src, dst = _lock_pair(source, target)
+        require(actor, src, AccessLevel.CHANGE)
+        require(actor, dst, AccessLevel.CHANGE)
+        if src.tenant_id != dst.tenant_id:
+            raise NotFound("This case does not exist or you may not see it.")
+        _not_merged(src)
+        _not_merged(dst)
+        moved = Article.objects.filter(ticket=src).update(ticket=dst)
+        old_state = src.state
+        src.state = merged_state
+        src.merged_into = dst
+        src.pending_until = None
+        src.closed_at = src.closed_at or clock.now()
+        _touch(src, "state", "merged_into", "pending_until", "closed_at")
+        if not Link.objects.filter(Q(source=src, target=dst) | Q(source=dst, target=src)).exists():
+            Link.objects.create(source=src, target=dst, kind=LinkKind.NORMAL)
+        _touch(dst)
+        history.record(src, _actor_id(actor), "updated", "state", old_state.name, merged_state.name)
+        history.record(src, _actor_id(actor), "merged_into", "", "", dst.number)
+        history.record(dst, _actor_id(actor), "merged_from", "", src.number, f"{moved} articles")
+        events.emit(
+            events.Event(
+                events.TICKET_MERGED, src.pk, _actor_id(actor), changes={"target": dst.pk}
+            )
+        )
+        events.emit(events.Event(events.TICKET_UPDATED, dst.pk, _actor_id(actor)))
+    return dst
+
