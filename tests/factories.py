@@ -1,10 +1,10 @@
 """Test data with named states, built through the services (the one write path).
 
-    TicketFactory()                      a new case in a fresh department
-    TicketFactory(open=True)             ... in state open (likewise closed, pending_reminder,
-                                          pending_close)
-    AgentFactory(departments={dep: ["full"]})
-    CitizenFactory()
+TicketFactory()                      a new case in a fresh department
+TicketFactory(open=True)             ... in state open (likewise closed, pending_reminder,
+                                      pending_close)
+AgentFactory(departments={dep: ["full"]})
+CitizenFactory()
 """
 
 from __future__ import annotations
@@ -57,13 +57,13 @@ class UserFactory(factory.django.DjangoModelFactory):
     role = Role.AGENT
 
     @factory.post_generation
-    def password(obj: User, create: bool, extracted: str | None, **kwargs: Any) -> None:  # noqa: N805
+    def password(obj: User, create: bool, extracted: str | None, **kwargs: Any) -> None:
         obj.set_password(extracted or PASSWORD)
         if create:
             obj.save(update_fields=["password"])
 
     @factory.post_generation
-    def departments(obj: User, create: bool, extracted: Any, **kwargs: Any) -> None:  # noqa: N805
+    def departments(obj: User, create: bool, extracted: Any, **kwargs: Any) -> None:
         """``departments={department: ["read", "change"], ...}``"""
         for department, levels in (extracted or {}).items():
             access.grant(obj, department.pk, levels)
@@ -97,9 +97,7 @@ class TicketFactory(factory.Factory):
 
     department = factory.SubFactory(DepartmentFactory)
     title = factory.Sequence(lambda n: f"Antrag Nummer {n}")
-    citizen = factory.LazyAttribute(
-        lambda o: CitizenFactory(tenant=o.department.tenant)
-    )
+    citizen = factory.LazyAttribute(lambda o: CitizenFactory(tenant=o.department.tenant))
     target_state = None
     body = "Sehr geehrte Damen und Herren, anbei mein Antrag."
 

@@ -15,17 +15,17 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def agent():  # type: ignore[no-untyped-def]
+def agent():
     department = DepartmentFactory()
     return AgentFactory(username="anna", departments={department: ["read", "change"]})
 
 
-def get_me(client: Client, header: str | None):  # type: ignore[no-untyped-def]
+def get_me(client: Client, header: str | None):
     extra = {"HTTP_AUTHORIZATION": header} if header is not None else {}
     return client.get("/api/v1/users/me", **extra)
 
 
-def test_token_authenticates_and_me_has_zammad_shape(client: Client, agent) -> None:  # type: ignore[no-untyped-def]
+def test_token_authenticates_and_me_has_zammad_shape(client: Client, agent) -> None:
     token = ApiToken.issue(agent)
     response = get_me(client, f"Token token={token}")
     assert response.status_code == 200
@@ -40,7 +40,7 @@ def test_token_authenticates_and_me_has_zammad_shape(client: Client, agent) -> N
     assert ApiToken.objects.get().last_used_at is not None
 
 
-def test_short_token_form_is_accepted(client: Client, agent) -> None:  # type: ignore[no-untyped-def]
+def test_short_token_form_is_accepted(client: Client, agent) -> None:
     token = ApiToken.issue(agent)
     assert get_me(client, f"Token {token}").status_code == 200
 
@@ -49,21 +49,21 @@ def test_short_token_form_is_accepted(client: Client, agent) -> None:  # type: i
     "header",
     [None, "", "Token token=", "Token token=wrong", "Bearer abc", "Basic dXNlcjpwdw=="],
 )
-def test_bad_credentials_give_a_json_401(client: Client, agent, header) -> None:  # type: ignore[no-untyped-def]
+def test_bad_credentials_give_a_json_401(client: Client, agent, header) -> None:
     ApiToken.issue(agent)
     response = get_me(client, header)
     assert response.status_code == 401
     assert set(response.json()) == {"error", "error_human"}
 
 
-def test_only_the_hash_is_stored(agent) -> None:  # type: ignore[no-untyped-def]
+def test_only_the_hash_is_stored(agent) -> None:
     token = ApiToken.issue(agent)
     stored = ApiToken.objects.get()
     assert token not in stored.key_hash
     assert len(stored.key_hash) == 64
 
 
-def test_expired_revoked_and_inactive_tokens_fail(client: Client, agent) -> None:  # type: ignore[no-untyped-def]
+def test_expired_revoked_and_inactive_tokens_fail(client: Client, agent) -> None:
     expired = ApiToken.issue(agent, expires_at=timezone.now() - timedelta(seconds=1))
     revoked = ApiToken.issue(agent, name="revoked")
     ApiToken.objects.filter(name="revoked").update(revoked_at=timezone.now())
@@ -75,7 +75,7 @@ def test_expired_revoked_and_inactive_tokens_fail(client: Client, agent) -> None
     assert get_me(client, f"Token token={valid}").status_code == 401
 
 
-def test_unknown_endpoint_is_404(client: Client, agent) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_endpoint_is_404(client: Client, agent) -> None:
     token = ApiToken.issue(agent)
     response = client.get("/api/v1/nothing-here", HTTP_AUTHORIZATION=f"Token token={token}")
     assert response.status_code == 404

@@ -85,7 +85,7 @@ def test_failing_article_rolls_back_the_whole_case() -> None:
     assert not Article.objects.exists()
 
 
-def test_numbers_are_unique_and_never_reused(settings) -> None:  # type: ignore[no-untyped-def]
+def test_numbers_are_unique_and_never_reused(settings) -> None:
     first = TicketFactory()
     second = TicketFactory()
     assert int(second.number) == int(first.number) + 1
@@ -99,7 +99,7 @@ def test_numbers_are_unique_and_never_reused(settings) -> None:  # type: ignore[
     assert third.number == str(counter.value + 2)
 
 
-def test_date_based_numbers(settings) -> None:  # type: ignore[no-untyped-def]
+def test_date_based_numbers(settings) -> None:
     settings.TICKET_NUMBER_GENERATOR = "date"
     settings.TICKET_NUMBER_PREFIX = "FS-"
     from django.utils import timezone
@@ -109,7 +109,7 @@ def test_date_based_numbers(settings) -> None:  # type: ignore[no-untyped-def]
     assert TicketFactory().number == f"FS-{day}002"
 
 
-def test_unknown_number_generator_is_a_clear_error(settings) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_number_generator_is_a_clear_error(settings) -> None:
     settings.TICKET_NUMBER_GENERATOR = "roman"
     with pytest.raises(InvalidInput, match="generator"):
         TicketFactory()
@@ -258,9 +258,9 @@ def test_history_records_every_change_with_actor_and_values() -> None:
     assert ("updated", "owner", agent.username, "") in recorded
     assert ("updated", "priority", "2 normal", "3 high") in recorded
     assert ("updated", "title", ticket.title, "Neu") in recorded
-    assert set(History.objects.filter(ticket=ticket, seq__gt=2).values_list("actor", flat=True)) == {
-        agent.pk
-    }
+    assert set(
+        History.objects.filter(ticket=ticket, seq__gt=2).values_list("actor", flat=True)
+    ) == {agent.pk}
     assert list(history.verify()) == []
 
 
@@ -288,7 +288,7 @@ def test_history_is_append_only() -> None:
         History.objects.filter(ticket=ticket).delete()
 
 
-def _raw_sql(sql: str, params: list) -> None:  # type: ignore[type-arg]
+def _raw_sql(sql: str, params: list) -> None:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
 
@@ -298,7 +298,8 @@ def test_audit_verify_finds_edited_removed_and_cut_off_entries() -> None:
     for t in (edited, removed, cut, intact):
         services.set_priority(None, t, "3 high")
     table = History._meta.db_table
-    _raw_sql(f"UPDATE {table} SET new_value = %s WHERE ticket_id = %s AND seq = 2", ["x", edited.pk])  # noqa: S608
+    update = f"UPDATE {table} SET new_value = %s WHERE ticket_id = %s AND seq = 2"  # noqa: S608
+    _raw_sql(update, ["x", edited.pk])
     _raw_sql(f"DELETE FROM {table} WHERE ticket_id = %s AND seq = 2", [removed.pk])  # noqa: S608
     last = History.objects.filter(ticket=cut).order_by("-seq").values_list("seq", flat=True)[0]
     _raw_sql(f"DELETE FROM {table} WHERE ticket_id = %s AND seq = %s", [cut.pk, last])  # noqa: S608
@@ -310,7 +311,9 @@ def test_audit_verify_finds_edited_removed_and_cut_off_entries() -> None:
     assert breaks[cut.pk].reason == "newer entries are missing"
 
 
-def test_events_arrive_only_after_commit(captured_events, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
+def test_events_arrive_only_after_commit(
+    captured_events, django_capture_on_commit_callbacks
+) -> None:
     department = DepartmentFactory()
     with django_capture_on_commit_callbacks(execute=True):
         ticket = services.create_ticket(
@@ -322,11 +325,12 @@ def test_events_arrive_only_after_commit(captured_events, django_capture_on_comm
     assert {e.ticket_id for e in captured_events} == {ticket.pk}
 
 
-def test_no_event_when_the_change_fails(captured_events, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
+def test_no_event_when_the_change_fails(
+    captured_events, django_capture_on_commit_callbacks
+) -> None:
     ticket = TicketFactory()
-    with django_capture_on_commit_callbacks(execute=True):
-        with pytest.raises(InvalidTransition):
-            services.change_state(None, ticket, "merged")
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(InvalidTransition):
+        services.change_state(None, ticket, "merged")
     assert captured_events == []
 
 

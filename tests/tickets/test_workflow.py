@@ -21,7 +21,7 @@ def state_name(kind: str) -> str:
     return State.objects.get(kind=kind).name
 
 
-def ticket_in(kind: str):  # type: ignore[no-untyped-def]
+def ticket_in(kind: str):
     trait = {
         StateKind.NEW: {},
         StateKind.OPEN: {"open": True},

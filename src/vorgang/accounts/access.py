@@ -63,7 +63,5 @@ def grant(user: User, department_id: int, levels: Iterable[str]) -> None:
     for level in levels:
         if level not in _SATISFIED_BY:
             raise ValueError(f"unknown access level {level!r}")
-        DepartmentAccess.objects.get_or_create(
-            user=user, department_id=department_id, level=level
-        )
+        DepartmentAccess.objects.get_or_create(user=user, department_id=department_id, level=level)
     forget(user)

@@ -1,5 +1,8 @@
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from vorgang.core.admin import TenantScoped
@@ -37,9 +40,7 @@ class UserAdmin(TenantScoped, BaseUserAdmin):
         (_("Role"), {"fields": ("role", "is_active", "language", "organisation")}),
         (_("Citizen"), {"fields": ("external_id", "trust_level")}),
     )
-    add_fieldsets = (
-        (None, {"fields": ("username", "email", "role", "password1", "password2")}),
-    )
+    add_fieldsets = ((None, {"fields": ("username", "email", "role", "password1", "password2")}),)
     inlines = [DepartmentAccessInline]
 
 
@@ -49,5 +50,5 @@ class ApiTokenAdmin(TenantScoped, admin.ModelAdmin):
     list_display = ["user", "name", "created_at", "expires_at", "last_used_at", "revoked_at"]
     fields = ["name", "expires_at", "revoked_at"]
 
-    def has_add_permission(self, request, *args):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # tokens are issued by `vorgang api-token` or the user's settings

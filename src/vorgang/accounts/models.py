@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime
+from typing import Any
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.validators import MinValueValidator
@@ -138,7 +139,7 @@ class User(AbstractUser):
         related_name="members",
     )
 
-    objects = UserManager()
+    objects = UserManager()  # type: ignore[misc]
 
     class Meta:
         verbose_name = _("user")
@@ -164,7 +165,7 @@ class User(AbstractUser):
     def is_citizen(self) -> bool:
         return self.role == Role.CITIZEN
 
-    def save(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def save(self, *args: Any, **kwargs: Any) -> None:
         # Admins reach the configuration pages (Django admin); nobody else does.
         self.is_staff = self.role == Role.ADMIN or self.is_superuser
         if self.tenant_id is None:

@@ -61,7 +61,9 @@ def _ts(value: datetime | None) -> str | None:
         return None
     from datetime import UTC
 
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    return (
+        value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    )
 
 
 def user_out(user: User) -> dict[str, object]:

@@ -60,4 +60,6 @@ def _deliver(event: Event) -> None:
             fn(event)
         except Exception:
             # The change is committed; a failing subscriber must not turn it into an error.
-            log.exception("subscriber %s failed for %s on ticket %s", fn, event.name, event.ticket_id)
+            log.exception(
+                "subscriber %s failed for %s on ticket %s", fn, event.name, event.ticket_id
+            )

@@ -71,8 +71,14 @@ def verify(batch_size: int = 2000) -> Iterator[Break]:
     last_entry: History | None = None
 
     def chain_end() -> Iterator[Break]:
-        if last_entry is not None and not broken and heads.get(current_ticket) != expected_prev:
-            yield Break(current_ticket or 0, expected_seq, last_entry.pk, "newer entries are missing")
+        if (
+            last_entry is not None
+            and not broken
+            and heads.get(current_ticket or 0) != expected_prev
+        ):
+            yield Break(
+                current_ticket or 0, expected_seq, last_entry.pk, "newer entries are missing"
+            )
 
     entries = History.objects.order_by("ticket_id", "seq").iterator(chunk_size=batch_size)
     for entry in entries:

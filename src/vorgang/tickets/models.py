@@ -80,6 +80,9 @@ class NumberCounter(models.Model):
     series = models.CharField(max_length=40, unique=True)
     value = models.PositiveBigIntegerField(default=0)
 
+    def __str__(self) -> str:
+        return f"{self.series}: {self.value}"
+
 
 class Tag(models.Model):
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="tags")
@@ -192,6 +195,9 @@ class Blob(models.Model):
     path = models.CharField(max_length=200)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    def __str__(self) -> str:
+        return self.sha256
+
     @classmethod
     def store(cls, content: bytes) -> Blob:
         digest = hashlib.sha256(content).hexdigest()
@@ -303,6 +309,9 @@ class Link(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.source_id} {self.kind} {self.target_id}"
+
 
 class HistoryQuerySet(models.QuerySet["History"]):
     def update(self, **kwargs: Any) -> int:
@@ -338,9 +347,18 @@ class History(models.Model):
         verbose_name = _("history entry")
         verbose_name_plural = _("history")
         ordering = ["ticket_id", "seq"]
-        constraints = [
-            models.UniqueConstraint(fields=["ticket", "seq"], name="history_unique_seq")
-        ]
+        constraints = [models.UniqueConstraint(fields=["ticket", "seq"], name="history_unique_seq")]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id}#{self.seq} {self.action}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise TypeError("history is append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise TypeError("history is append-only")
 
     def compute_hash(self) -> str:
         content = {
@@ -356,11 +374,3 @@ class History(models.Model):
         }
         canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is not None:
-            raise TypeError("history is append-only")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
-        raise TypeError("history is append-only")

@@ -188,12 +188,17 @@ def create_ticket(
         raise NotFound("Unknown department.")
     if not department.active:
         raise InvalidInput(f"The department {department.name} is not active.")
-    if actor is not None and not actor.is_citizen:
-        if not access.has_level(actor, department.pk, AccessLevel.CREATE):
-            raise PermissionDenied(f"You may not create cases in {department.name}.")
+    if (
+        actor is not None
+        and not actor.is_citizen
+        and not access.has_level(actor, department.pk, AccessLevel.CREATE)
+    ):
+        raise PermissionDenied(f"You may not create cases in {department.name}.")
     if actor is not None and actor.is_citizen:
         citizen = actor
-    if citizen is not None and (citizen.tenant_id != department.tenant_id or not citizen.is_citizen):
+    if citizen is not None and (
+        citizen.tenant_id != department.tenant_id or not citizen.is_citizen
+    ):
         raise InvalidInput("The citizen belongs to another office or is not a citizen.")
     if organisation is not None and organisation.tenant_id != department.tenant_id:
         raise InvalidInput("Unknown organisation.")
@@ -402,10 +407,17 @@ def change_state(
             locked.closed_at = None
         _touch(locked, "state", "pending_until", "closed_at")
         if old_state.pk != new_state.pk:
-            history.record(locked, _actor_id(actor), "updated", "state", old_state.name, new_state.name)
+            history.record(
+                locked, _actor_id(actor), "updated", "state", old_state.name, new_state.name
+            )
         if old_pending != locked.pending_until:
             history.record(
-                locked, _actor_id(actor), "updated", "pending_until", old_pending, locked.pending_until
+                locked,
+                _actor_id(actor),
+                "updated",
+                "pending_until",
+                old_pending,
+                locked.pending_until,
             )
         events.emit(
             events.Event(
@@ -621,12 +633,15 @@ def link(
         _touch(src)
         _touch(dst)
         for t in (src, dst):
-            events.emit(events.Event(events.TICKET_UPDATED, t.pk, _actor_id(actor), changes={"link": kind}))
+            events.emit(
+                events.Event(events.TICKET_UPDATED, t.pk, _actor_id(actor), changes={"link": kind})
+            )
     return created
 
 
 def _inverse(kind: str) -> str:
-    return {LinkKind.PARENT: LinkKind.CHILD, LinkKind.CHILD: LinkKind.PARENT}.get(kind, kind)
+    inverse: dict[str, str] = {LinkKind.PARENT: LinkKind.CHILD, LinkKind.CHILD: LinkKind.PARENT}
+    return inverse.get(kind, kind)
 
 
 def unlink(actor: Actor, source: Ticket | int, target: Ticket | int) -> None:
@@ -671,10 +686,7 @@ def merge(actor: Actor, source: Ticket | int, target: Ticket | int) -> Ticket:
         history.record(src, _actor_id(actor), "merged_into", "", "", dst.number)
         history.record(dst, _actor_id(actor), "merged_from", "", src.number, f"{moved} articles")
         events.emit(
-            events.Event(
-                events.TICKET_MERGED, src.pk, _actor_id(actor), changes={"target": dst.pk}
-            )
+            events.Event(events.TICKET_MERGED, src.pk, _actor_id(actor), changes={"target": dst.pk})
         )
         events.emit(events.Event(events.TICKET_UPDATED, dst.pk, _actor_id(actor)))
     return dst
-

@@ -56,5 +56,3 @@ def deliver_article(article_id: int) -> str:
         return "failed"
     services.record_delivery(article_id, sent=True, message_id=message_id)
     return "sent"
-
-
