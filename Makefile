@@ -112,8 +112,8 @@ run: install
 # ------------------------------------------------------------------------ test
 
 test: install test-deps
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 	$(BIN)/pytest $(PYTEST_ARGS)
 
@@ -123,13 +123,13 @@ test-deps:
 	@if [ ! -x $(CHROMIUM) ]; then $(call apt_install,chromium,$(CHROMIUM)); fi
 
 lint: install
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
 format: install
-	$(BIN)/ruff format src tests
-	$(BIN)/ruff check --fix src tests
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
 
 bench: install
 	@if ! compgen -G 'bench/*.py' >/dev/null; then echo "no benchmarks yet"; exit 0; fi; \
