@@ -128,6 +128,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+# KERN UX and htmx, copied there from node_modules by `make install`.
+STATICFILES_DIRS = [PACKAGE_DIR / "static"]
 STATIC_ROOT = DATA_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)
 MEDIA_ROOT = DATA_DIR / "files"

@@ -1,7 +1,342 @@
-from django.contrib.auth.decorators import login_required
+"""The overview of open cases and the case view (read only; actions live in actions.py)."""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.utils import formats, timezone
+from django.utils.functional import Promise
+from django.utils.html import strip_tags
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from vorgang.accounts import access
+from vorgang.accounts.models import AccessLevel, User
+from vorgang.tickets import selectors
+from vorgang.tickets.models import (
+    Article,
+    ArticleKind,
+    Attachment,
+    History,
+    LinkKind,
+    Priority,
+    State,
+    Ticket,
+)
+
+from .. import queries
+from .common import current_user, desk_view
+
+PAGE_SIZE = 25
+DEFAULT_SORT = "-age"
 
 
-@login_required
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: Promise
+    sort: str = ""  # the selector's sort key, if the column can be sorted
+    first: str = ""  # the direction a first click sorts in
+
+
+COLUMNS = [
+    Column("number", gettext_lazy("Number"), "number", "number"),
+    Column("title", gettext_lazy("Title")),
+    Column("citizen", gettext_lazy("Citizen")),
+    Column("department", gettext_lazy("Department")),
+    Column("state", gettext_lazy("State"), "state", "state"),
+    Column("priority", gettext_lazy("Priority"), "priority", "-priority"),
+    Column("owner", gettext_lazy("Owner")),
+    Column("created", gettext_lazy("Created"), "age", "-age"),
+]
+SORTABLE = {c.sort for c in COLUMNS if c.sort}
+
+
+def _clean_sort(value: str | None) -> str:
+    if value and value.lstrip("-") in SORTABLE and value.count("-") <= 1:
+        return value
+    return DEFAULT_SORT
+
+
+def _header(column: Column, sort: str) -> dict[str, Any]:
+    if not column.sort:
+        return {"column": column, "href": None, "aria_sort": None}
+    if sort == column.sort:
+        aria_sort, next_sort = "ascending", f"-{column.sort}"
+    elif sort == f"-{column.sort}":
+        aria_sort, next_sort = "descending", column.sort
+    else:
+        aria_sort, next_sort = None, column.first
+    return {"column": column, "href": "?" + urlencode({"sort": next_sort}), "aria_sort": aria_sort}
+
+
+def _query(sort: str, page: int) -> str:
+    return "?" + urlencode({"sort": sort, "page": str(page)})
+
+
+@desk_view
 def overview(request: HttpRequest) -> HttpResponse:
-    return HttpResponse("overview")
+    user = current_user(request)
+    sort = _clean_sort(request.GET.get("sort"))
+    paginator = Paginator(selectors.overview(user, sort), PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
+    page_links: dict[str, str] = {}
+    if page.has_previous():
+        page_links["first"] = _query(sort, 1)
+        page_links["previous"] = _query(sort, page.previous_page_number())
+    if page.has_next():
+        page_links["next"] = _query(sort, page.next_page_number())
+        page_links["last"] = _query(sort, paginator.num_pages)
+    return TemplateResponse(
+        request,
+        "desk/overview.html",
+        {
+            "page": page,
+            "paginator": paginator,
+            "page_links": page_links,
+            "sort": sort,
+            "headers": [_header(c, sort) for c in COLUMNS],
+            "readable_departments": set(access.departments_with(user, AccessLevel.READ)),
+            "has_departments": bool(access.departments_with(user, AccessLevel.OVERVIEW)),
+            "nav": "overview",
+        },
+    )
+
+
+# --- the case view --------------------------------------------------------------------------
+
+
+@desk_view
+def case(request: HttpRequest, pk: int) -> HttpResponse:
+    user = current_user(request)
+    ticket = selectors.get_ticket(user, pk)
+    return render_case(request, user, ticket)
+
+
+def render_case(
+    request: HttpRequest,
+    user: User,
+    ticket: Ticket,
+    *,
+    status: int = 200,
+    posted: dict[str, str] | None = None,
+) -> TemplateResponse:
+    """The case page; ``posted`` refills the forms after a failed action."""
+    can_change = access.has_level(user, ticket.department_id, AccessLevel.CHANGE)
+    posted = posted or {}
+    pending_value = ""
+    if ticket.pending_until is not None:
+        pending_value = timezone.localtime(ticket.pending_until).strftime("%Y-%m-%dT%H:%M")
+    context: dict[str, Any] = {
+        "ticket": ticket,
+        "articles": [ArticleView.of(a) for a in selectors.articles(user, ticket)],
+        "history": history_rows(ticket),
+        "links": [
+            {"kind": _link_label(kind), "ticket": other}
+            for kind, other in selectors.links(user, ticket)
+        ],
+        "tags": list(ticket.tags.all()),
+        "data_rows": data_rows(ticket.data) if isinstance(ticket.data, dict) else [],
+        "can_change": can_change,
+        "posted": posted,
+        "selected": {
+            "state": posted.get("state", str(ticket.state_id)),
+            "priority": posted.get("priority", str(ticket.priority_id)),
+            "owner": posted.get("owner", str(ticket.owner_id or "")),
+            "pending_until": posted.get("pending_until", pending_value),
+        },
+    }
+    if can_change:
+        context.update(
+            {
+                "states": list(queries.selectable_states()),
+                "priorities": list(queries.priorities()),
+                "owner_candidates": list(selectors.owner_candidates(ticket)),
+            }
+        )
+    return TemplateResponse(request, "desk/case.html", context, status=status)
+
+
+def _link_label(kind: str) -> str:
+    return str(LinkKind(kind).label) if kind in LinkKind.values else kind
+
+
+# --- articles ---------------------------------------------------------------------------
+
+
+_BLOCK_END = re.compile(
+    r"<\s*(?:br|hr|/p|/div|/li|/tr|/h[1-6]|/blockquote|/table|/ul|/ol)\b[^>]*>", re.IGNORECASE
+)
+_INVISIBLE = re.compile(r"<(style|script|head|title)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_BLANK_LINES = re.compile(r"\n[ \t]*(?:\n[ \t]*){2,}")
+
+# Put in front of an HTML body shown in a sandboxed iframe: nothing may load from outside
+# (no tracking pixels), and the sandbox attribute already forbids scripts and forms.
+HTML_FRAME_HEAD = (
+    '<meta charset="utf-8">'
+    '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
+    "img-src data: cid:; style-src 'unsafe-inline'\">"
+    "<style>body{font-family:sans-serif;margin:0.5rem;color:#131525;background:#fff}</style>"
+)
+
+
+def html_to_text(body: str) -> str:
+    """A readable plain-text version of an HTML body (shown escaped, never as HTML)."""
+    text = _INVISIBLE.sub("", body)
+    text = _BLOCK_END.sub("\n", text)
+    text = html.unescape(strip_tags(text))
+    text = "\n".join(line.rstrip() for line in text.splitlines())
+    return _BLANK_LINES.sub("\n\n", text).strip()
+
+
+@dataclass
+class ArticleView:
+    article: Article
+    text: str
+    is_html: bool
+    frame_html: str = ""
+    attachments: list[Attachment] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, article: Article) -> ArticleView:
+        is_html = article.content_type == "text/html"
+        return cls(
+            article=article,
+            text=html_to_text(article.body) if is_html else article.body,
+            is_html=is_html,
+            frame_html=HTML_FRAME_HEAD + article.body if is_html else "",
+            attachments=list(article.attachments.all()),
+        )
+
+    @property
+    def kind_label(self) -> str:
+        return str(self.article.get_kind_display())
+
+    @property
+    def sender_label(self) -> str:
+        return str(self.article.get_sender_display())
+
+    @property
+    def author(self) -> str:
+        creator = self.article.created_by
+        if creator is not None and not creator.is_citizen:
+            return creator.display_name
+        return ""
+
+
+# --- form data --------------------------------------------------------------------------------
+
+
+def _display(value: Any) -> str:
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, list) and all(not isinstance(v, dict | list) for v in value):
+        return ", ".join(_display(v) for v in value) or "—"
+    return str(value)
+
+
+def data_rows(data: Any, prefix: str = "") -> list[tuple[str, str]]:
+    """The case's form data as (label, value) rows; nested objects get dotted labels."""
+    rows: list[tuple[str, str]] = []
+    if isinstance(data, dict):
+        items: list[tuple[str, Any]] = [(str(k), v) for k, v in data.items()]
+    else:
+        items = [(str(i), v) for i, v in enumerate(data, start=1)]
+    for key, value in items:
+        readable = key.replace("_", " ").strip() or key
+        readable = readable[:1].upper() + readable[1:]
+        label = f"{prefix} › {readable}" if prefix else readable
+        nested = isinstance(value, dict) or (
+            isinstance(value, list) and any(isinstance(v, dict | list) for v in value)
+        )
+        if nested and value:
+            rows.extend(data_rows(value, label))
+        else:
+            rows.append((label, _display(value)))
+    return rows
+
+
+# --- history -----------------------------------------------------------------------------
+
+ACTIONS: dict[str, Promise] = {
+    "created": gettext_lazy("case created"),
+    "article_added": gettext_lazy("article added"),
+    "updated": gettext_lazy("changed"),
+    "tag_added": gettext_lazy("tag added"),
+    "tag_removed": gettext_lazy("tag removed"),
+    "link_added": gettext_lazy("link added"),
+    "link_removed": gettext_lazy("link removed"),
+    "merged_into": gettext_lazy("merged into"),
+    "merged_from": gettext_lazy("merged from"),
+    "delivery": gettext_lazy("delivery"),
+}
+FIELDS: dict[str, Promise] = {
+    "state": gettext_lazy("state"),
+    "owner": gettext_lazy("owner"),
+    "priority": gettext_lazy("priority"),
+    "title": gettext_lazy("title"),
+    "department": gettext_lazy("department"),
+    "pending_until": gettext_lazy("pending until"),
+    "tags": gettext_lazy("tags"),
+    **{kind.value: kind.label for kind in LinkKind},
+}
+
+
+def _format_datetime(value: str) -> str:
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    if timezone.is_naive(parsed):
+        return value
+    return formats.date_format(timezone.localtime(parsed), "SHORT_DATETIME_FORMAT")
+
+
+def history_rows(ticket: Ticket) -> list[dict[str, Any]]:
+    entries: list[History] = list(selectors.ticket_history(ticket))
+    states = {s.name: str(s) for s in State.objects.all()}
+    priorities = {p.name: str(p) for p in Priority.objects.all()}
+    logins = {v for e in entries if e.field == "owner" for v in (e.old_value, e.new_value) if v}
+    people = {
+        u.username: u.display_name
+        for u in User.objects.filter(tenant_id=ticket.tenant_id, username__in=logins)
+    }
+    kinds = {k.value: str(k.label) for k in ArticleKind}
+
+    def show(entry: History, value: str) -> str:
+        if not value:
+            return ""
+        if entry.field == "state":
+            return states.get(value, value)
+        if entry.field == "priority":
+            return priorities.get(value, value)
+        if entry.field == "owner":
+            return people.get(value, value)
+        if entry.field == "pending_until":
+            return _format_datetime(value)
+        if entry.action == "article_added":
+            kind, _sep, _pk = value.partition(":")
+            return kinds.get(kind, kind)
+        return value
+
+    return [
+        {
+            "entry": entry,
+            "action": ACTIONS.get(entry.action, entry.action),
+            "field": "" if entry.field == "tags" else FIELDS.get(entry.field, entry.field),
+            "old": show(entry, entry.old_value),
+            "new": show(entry, entry.new_value),
+            "actor": entry.actor.display_name if entry.actor else _("system"),
+        }
+        for entry in entries
+    ]
