@@ -339,3 +339,11 @@ def test_state_change_takes_few_queries() -> None:
     with CaptureQueriesContext(connection) as ctx:
         services.change_state(None, ticket, "open")
     assert len(ctx.captured_queries) <= 12
+
+
+def test_audit_verify_finds_a_case_whose_history_was_wiped() -> None:
+    wiped = TicketFactory()
+    _raw_sql(f"DELETE FROM {History._meta.db_table} WHERE ticket_id = %s", [wiped.pk])  # noqa: S608
+    (found,) = history.verify()
+    assert found.ticket_id == wiped.pk
+    assert found.reason == "all entries are missing"

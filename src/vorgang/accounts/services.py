@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from vorgang.core.errors import InvalidInput
 
@@ -20,7 +21,9 @@ def _email(address: str) -> str:
     try:
         validate_email(address)
     except ValidationError:
-        raise InvalidInput(f"{address!r} is not a valid e-mail address.") from None
+        raise InvalidInput(
+            _("%(address)s is not a valid e-mail address.") % {"address": repr(address)}
+        ) from None
     return address
 
 
@@ -36,11 +39,16 @@ def create_user(
 ) -> User:
     login = (login or "").strip()
     if not login:
-        raise InvalidInput("A user needs a login name.")
+        raise InvalidInput(_("A user needs a login name."))
     if role not in Role.values:
-        raise InvalidInput(f"Unknown role {role!r}; use one of {', '.join(Role.values)}.")
+        raise InvalidInput(
+            _("Unknown role %(role)s; use one of %(choices)s.")
+            % {"role": repr(role), "choices": ", ".join(Role.values)}
+        )
     if User.objects.filter(username=login).exists():
-        raise InvalidInput(f"A user with the login {login!r} exists already.")
+        raise InvalidInput(
+            _("A user with the login %(login)s exists already.") % {"login": repr(login)}
+        )
     user = User(
         username=login,
         email=_email(email),
@@ -94,15 +102,19 @@ def create_department(
     """A department with its sender address; ``grants`` are (login, level) pairs."""
     name = (name or "").strip()
     if not name:
-        raise InvalidInput("A department needs a name.")
+        raise InvalidInput(_("A department needs a name."))
     tenant = tenant or Tenant.default()
     address = _email(address)
     grants = list(grants)
     with transaction.atomic():
         if Department.objects.filter(tenant=tenant, name=name).exists():
-            raise InvalidInput(f"A department named {name!r} exists already.")
+            raise InvalidInput(
+                _("A department named %(name)s exists already.") % {"name": repr(name)}
+            )
         if Department.objects.filter(email_address__iexact=address).exists():
-            raise InvalidInput(f"The address {address} belongs to another department.")
+            raise InvalidInput(
+                _("The address %(address)s belongs to another department.") % {"address": address}
+            )
         department = Department.objects.create(
             tenant=tenant, name=name, email_address=address, signature=signature
         )
@@ -114,11 +126,17 @@ def create_department(
 def grant_access(department: Department, login: str, level: str) -> None:
     if level not in AccessLevel.values:
         raise InvalidInput(
-            f"Unknown access level {level!r}; use one of {', '.join(AccessLevel.values)}."
+            _("Unknown access level %(level)s; use one of %(choices)s.")
+            % {"level": repr(level), "choices": ", ".join(AccessLevel.values)}
         )
     user = User.objects.filter(username=login, tenant=department.tenant).first()
     if user is None:
-        raise InvalidInput(f"No user {login!r} in {department.tenant.name}.")
+        raise InvalidInput(
+            _("No user %(login)s in %(tenant)s.")
+            % {"login": repr(login), "tenant": str(department.tenant)}
+        )
     if user.is_citizen:
-        raise InvalidInput(f"{login!r} is a citizen and cannot work cases.")
+        raise InvalidInput(
+            _("%(login)s is a citizen and cannot work cases.") % {"login": repr(login)}
+        )
     access.grant(user, department.pk, [level])

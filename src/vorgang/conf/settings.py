@@ -134,7 +134,7 @@ STATIC_ROOT = DATA_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)
 MEDIA_ROOT = DATA_DIR / "files"
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": {"BACKEND": "vorgang.core.storage.DurableFileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 # Serve static files without collectstatic in development and the embedded default.
@@ -163,6 +163,12 @@ else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = str(DATA_DIR / "outbox")
 DEFAULT_FROM_EMAIL = os.environ.get("VORGANG_FROM_EMAIL", "vorgang@localhost")
+
+# Mail intake: the largest message accepted (bytes), the name in the greeting,
+# and the tag that marks a case number in subjects ("[Vorgang#10001]").
+VORGANG_MAIL_MAX_BYTES = int(os.environ.get("VORGANG_MAIL_MAX_BYTES", str(25 * 1024 * 1024)))
+VORGANG_MAIL_HOSTNAME = os.environ.get("VORGANG_MAIL_HOSTNAME", "localhost")
+VORGANG_SUBJECT_TAG = os.environ.get("VORGANG_SUBJECT_TAG", "Vorgang")
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -60,31 +60,32 @@ class Break:
 def verify(batch_size: int = 2000) -> Iterator[Break]:
     """Yield the first broken entry of each case whose chain does not hold.
 
-    Also checks each chain ends at the case's ``history_head``, so removing the
-    newest entries is noticed too.
+    Also checks each chain reaches the case's ``history_head``, so removing the
+    newest entries (or all of them) is noticed too. The heads are read first:
+    entries appended while this runs continue the chain past its head and are no
+    break, and cases created meanwhile are left for the next run.
     """
     heads = dict(Ticket.objects.values_list("pk", "history_head").iterator(chunk_size=batch_size))
+    seen: set[int] = set()
     current_ticket: int | None = None
     expected_prev = GENESIS
     expected_seq = 1
     broken = False
+    head_reached = False
     last_entry: History | None = None
 
     def chain_end() -> Iterator[Break]:
-        if (
-            last_entry is not None
-            and not broken
-            and heads.get(current_ticket or 0) != expected_prev
-        ):
-            yield Break(
-                current_ticket or 0, expected_seq, last_entry.pk, "newer entries are missing"
-            )
+        if last_entry is None or broken or current_ticket not in heads or head_reached:
+            return
+        yield Break(current_ticket or 0, expected_seq, last_entry.pk, "newer entries are missing")
 
     entries = History.objects.order_by("ticket_id", "seq").iterator(chunk_size=batch_size)
     for entry in entries:
         if entry.ticket_id != current_ticket:
             yield from chain_end()
             current_ticket, expected_prev, expected_seq, broken = entry.ticket_id, GENESIS, 1, False
+            head_reached = False
+            seen.add(entry.ticket_id)
         last_entry = entry
         if broken:
             continue
@@ -100,4 +101,8 @@ def verify(batch_size: int = 2000) -> Iterator[Break]:
             yield Break(entry.ticket_id, entry.seq, entry.pk, reason)
             continue
         expected_prev, expected_seq = entry.hash, entry.seq + 1
+        head_reached = head_reached or entry.hash == heads.get(entry.ticket_id)
     yield from chain_end()
+    for ticket_id, head in heads.items():
+        if head and ticket_id not in seen:
+            yield Break(ticket_id, 1, 0, "all entries are missing")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 from typing import Any
 
 from django.conf import settings
@@ -98,6 +99,11 @@ class Tag(models.Model):
         return self.name
 
 
+def new_reply_token() -> str:
+    """The secret part of a case's reply address (``department+<token>@...``)."""
+    return secrets.token_hex(10)
+
+
 class Ticket(models.Model):
     """A case: one matter of one citizen, worked by one department."""
 
@@ -146,6 +152,9 @@ class Ticket(models.Model):
         null=True,
         blank=True,
         related_name="+",
+    )
+    reply_token = models.CharField(
+        max_length=40, unique=True, default=new_reply_token, editable=False
     )
     # Hash of the newest history entry: lets `audit verify` notice a cut-off chain.
     history_head = models.CharField(max_length=64, blank=True, editable=False)
@@ -245,6 +254,8 @@ class Article(models.Model):
         _("delivery"), max_length=10, choices=DeliveryStatus.choices, default="", blank=True
     )
     delivery_error = models.TextField(blank=True)
+    # Something the agent should know about this message (e.g. an unexpected sender).
+    notice = models.TextField(_("notice"), blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,

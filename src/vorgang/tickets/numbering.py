@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from vorgang.core import clock
 from vorgang.core.errors import InvalidInput
@@ -26,7 +27,10 @@ def next_number() -> str:
         day = timezone.localtime(clock.now()).strftime("%Y%m%d")
         value = _draw(f"date:{day}", start=1)
         return f"{prefix}{day}{value:03d}"
-    raise InvalidInput(f"unknown ticket number generator {generator!r} (use increment or date)")
+    raise InvalidInput(
+        _("unknown ticket number generator %(generator)s (use increment or date)")
+        % {"generator": repr(generator)}
+    )
 
 
 def _draw(series: str, start: int) -> int:

@@ -7,6 +7,7 @@ between tenants and departments is drawn in one place.
 from __future__ import annotations
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
 from vorgang.accounts import access
 from vorgang.accounts.models import AccessLevel, Role, User
@@ -55,7 +56,7 @@ def get_ticket(user: User, pk: int | str, level: str = AccessLevel.READ) -> Tick
     try:
         pk_int = int(pk)
     except (TypeError, ValueError):
-        raise NotFound("This case does not exist or you may not see it.") from None
+        raise NotFound(_("This case does not exist or you may not see it.")) from None
     ticket = (
         visible_tickets(user, level)
         .select_related("state", "priority", "owner", "citizen", "department", "organisation")
@@ -63,14 +64,14 @@ def get_ticket(user: User, pk: int | str, level: str = AccessLevel.READ) -> Tick
         .first()
     )
     if ticket is None:
-        raise NotFound("This case does not exist or you may not see it.")
+        raise NotFound(_("This case does not exist or you may not see it."))
     return ticket
 
 
 def get_ticket_by_number(user: User, number: str) -> Ticket:
     found = visible_tickets(user, AccessLevel.READ).filter(number=number).values("pk").first()
     if found is None:
-        raise NotFound("This case does not exist or you may not see it.")
+        raise NotFound(_("This case does not exist or you may not see it."))
     return get_ticket(user, found["pk"])
 
 
@@ -91,7 +92,7 @@ def get_attachment(user: User, attachment_id: int | str) -> Attachment:
     try:
         pk = int(attachment_id)
     except (TypeError, ValueError):
-        raise NotFound("Unknown attachment.") from None
+        raise NotFound(_("Unknown attachment.")) from None
     visible = visible_tickets(user, AccessLevel.READ)
     qs = Attachment.objects.select_related("blob", "article").filter(
         pk=pk, article__ticket__in=visible
@@ -100,7 +101,7 @@ def get_attachment(user: User, attachment_id: int | str) -> Attachment:
         qs = qs.filter(article__internal=False)
     found = qs.first()
     if found is None:
-        raise NotFound("Unknown attachment.")
+        raise NotFound(_("Unknown attachment."))
     return found
 
 

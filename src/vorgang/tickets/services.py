@@ -18,6 +18,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.utils.translation import gettext as _
 
 from vorgang.accounts import access
 from vorgang.accounts.models import AccessLevel, Department, Organisation, User
@@ -69,6 +70,7 @@ class ArticleInput:
     in_reply_to: str = ""
     references: str = ""
     sender: str | None = None  # derived from the actor when not given
+    notice: str = ""  # shown to agents beside the article
     attachments: Sequence[AttachmentInput] = field(default_factory=tuple)
     raw: bytes | None = None
 
@@ -84,7 +86,7 @@ def require(actor: Actor, ticket: Ticket, level: str) -> None:
     """
     if actor is None:
         return
-    missing = NotFound("This case does not exist or you may not see it.")
+    missing = NotFound(_("This case does not exist or you may not see it."))
     if not actor.is_active or actor.tenant_id != ticket.tenant_id:
         raise missing
     if actor.is_citizen:
@@ -95,8 +97,14 @@ def require(actor: Actor, ticket: Ticket, level: str) -> None:
         raise missing
     if not access.has_level(actor, ticket.department_id, level):
         raise PermissionDenied(
-            f"You need the access level '{level}' in {ticket.department.name} for this."
+            _("You need the access level '%(level)s' in %(department)s for this.")
+            % {"level": _level_label(level), "department": str(ticket.department)}
         )
+
+
+def _level_label(level: str) -> str:
+    """The access level's name in the active language (in English it is the value)."""
+    return str(AccessLevel(level).label) if level in AccessLevel.values else str(level)
 
 
 def _lock(ticket: Ticket | int) -> Ticket:
@@ -104,13 +112,16 @@ def _lock(ticket: Ticket | int) -> Ticket:
     try:
         return Ticket.objects.select_for_update().select_related("department", "state").get(pk=pk)
     except Ticket.DoesNotExist:
-        raise NotFound("This case does not exist or you may not see it.") from None
+        raise NotFound(_("This case does not exist or you may not see it.")) from None
 
 
 def _not_merged(ticket: Ticket) -> None:
     if ticket.state.kind == StateKind.MERGED:
         target = ticket.merged_into.number if ticket.merged_into else "?"
-        raise InvalidTransition(f"Case {ticket.number} was merged into case {target}.")
+        raise InvalidTransition(
+            _("Case %(number)s was merged into case %(target)s.")
+            % {"number": ticket.number, "target": target}
+        )
 
 
 def _actor_id(actor: Actor) -> int | None:
@@ -129,7 +140,7 @@ def state_by_name(name: str | State) -> State:
         return name
     state = State.objects.filter(Q(name=name) | Q(kind=name), active=True).order_by("pk").first()
     if state is None:
-        raise InvalidInput(f"Unknown state {name!r}.")
+        raise InvalidInput(_("Unknown state %(name)s.") % {"name": repr(name)})
     return state
 
 
@@ -143,7 +154,7 @@ def priority_by_name(name: str | int | Priority | None) -> Priority:
     else:
         found = Priority.objects.filter(name=name).first()
     if found is None:
-        raise InvalidInput(f"Unknown priority {name!r}.")
+        raise InvalidInput(_("Unknown priority %(name)s.") % {"name": repr(name)})
     return found
 
 
@@ -154,15 +165,18 @@ def _check_owner(owner: User, ticket: Ticket) -> None:
         or not access.has_level(owner, ticket.department_id, AccessLevel.FULL)
     ):
         raise InvalidInput(
-            f"{owner.display_name} cannot own cases in {ticket.department.name}: "
-            "only agents with full access to the department can."
+            _(
+                "%(person)s cannot own cases in %(department)s: "
+                "only agents with full access to the department can."
+            )
+            % {"person": owner.display_name, "department": str(ticket.department)}
         )
 
 
 def _clean_title(title: str) -> str:
     title = " ".join((title or "").split())
     if not title:
-        raise InvalidInput("A case needs a title.")
+        raise InvalidInput(_("A case needs a title."))
     return title[:MAX_TITLE]
 
 
@@ -185,28 +199,34 @@ def create_ticket(
     article: ArticleInput | None = None,
 ) -> Ticket:
     if actor is not None and actor.tenant_id != department.tenant_id:
-        raise NotFound("Unknown department.")
+        raise NotFound(_("Unknown department."))
     if not department.active:
-        raise InvalidInput(f"The department {department.name} is not active.")
+        raise InvalidInput(
+            _("The department %(department)s is not active.") % {"department": str(department)}
+        )
     if (
         actor is not None
         and not actor.is_citizen
         and not access.has_level(actor, department.pk, AccessLevel.CREATE)
     ):
-        raise PermissionDenied(f"You may not create cases in {department.name}.")
+        raise PermissionDenied(
+            _("You may not create cases in %(department)s.") % {"department": str(department)}
+        )
     if actor is not None and actor.is_citizen:
         citizen = actor
     if citizen is not None and (
         citizen.tenant_id != department.tenant_id or not citizen.is_citizen
     ):
-        raise InvalidInput("The citizen belongs to another office or is not a citizen.")
+        raise InvalidInput(_("The citizen belongs to another office or is not a citizen."))
     if organisation is not None and organisation.tenant_id != department.tenant_id:
-        raise InvalidInput("Unknown organisation.")
+        raise InvalidInput(_("Unknown organisation."))
     if data is not None and not isinstance(data, dict):
-        raise InvalidInput("Form data must be a JSON object.")
+        raise InvalidInput(_("Form data must be a JSON object."))
     state_obj = state_by_name(state)
     if state_obj.kind not in workflow.INITIAL:
-        raise InvalidTransition(f"A case cannot start in the state '{state_obj}'.")
+        raise InvalidTransition(
+            _("A case cannot start in the state '%(state)s'.") % {"state": str(state_obj)}
+        )
     _check_pending(state_obj, pending_until)
     priority_obj = priority_by_name(priority)
     title = _clean_title(title)
@@ -249,7 +269,7 @@ def _save_with_number(ticket: Ticket) -> None:
         except IntegrityError:
             if not Ticket.objects.filter(number=ticket.number).exists():
                 raise
-    raise InvalidInput("Could not find a free case number; check the number settings.")
+    raise InvalidInput(_("Could not find a free case number; check the number settings."))
 
 
 # --- articles -------------------------------------------------------------------------------
@@ -273,18 +293,18 @@ def _sender_for(actor: Actor) -> str:
 
 def _create_article(ticket: Ticket, actor: Actor, data: ArticleInput) -> Article:
     if data.kind not in ArticleKind.values:
-        raise InvalidInput(f"Unknown article type {data.kind!r}.")
+        raise InvalidInput(_("Unknown article type %(kind)s.") % {"kind": repr(data.kind)})
     if data.content_type not in ("text/plain", "text/html"):
-        raise InvalidInput("Article text must be text/plain or text/html.")
+        raise InvalidInput(_("Article text must be text/plain or text/html."))
     sender = data.sender or _sender_for(actor)
     if sender not in SenderKind.values:
-        raise InvalidInput(f"Unknown sender {sender!r}.")
+        raise InvalidInput(_("Unknown sender %(sender)s.") % {"sender": repr(sender)})
     internal = data.internal
     if actor is not None and actor.is_citizen:
         # Citizens write only public messages, and only as themselves.
         internal, sender = False, SenderKind.CITIZEN
     if not data.body.strip() and not data.attachments:
-        raise InvalidInput("The message is empty.")
+        raise InvalidInput(_("The message is empty."))
     article = Article.objects.create(
         ticket=ticket,
         kind=data.kind,
@@ -301,6 +321,7 @@ def _create_article(ticket: Ticket, actor: Actor, data: ArticleInput) -> Article
         references=data.references,
         raw=Blob.store(data.raw) if data.raw is not None else None,
         delivery_status=_initial_delivery(data.kind, sender, internal),
+        notice=data.notice,
         created_by=actor,
     )
     taken: set[str] = set()
@@ -369,9 +390,11 @@ def _unique_filename(name: str, taken: set[str]) -> str:
 def _check_pending(state: State, pending_until: datetime | None) -> None:
     if state.kind in workflow.NEEDS_PENDING_DATE:
         if pending_until is None:
-            raise InvalidInput(f"The state '{state}' needs a pending date.")
+            raise InvalidInput(
+                _("The state '%(state)s' needs a pending date.") % {"state": str(state)}
+            )
         if pending_until.tzinfo is None:
-            raise InvalidInput("The pending date needs a time zone.")
+            raise InvalidInput(_("The pending date needs a time zone."))
 
 
 def change_state(
@@ -388,14 +411,15 @@ def change_state(
         _not_merged(locked)
         old_state = locked.state
         if new_state.kind == StateKind.MERGED:
-            raise InvalidTransition("Use merge to merge a case into another.")
+            raise InvalidTransition(_("Use merge to merge a case into another."))
         if old_state.pk == new_state.pk and not new_state.is_pending:
             return locked
         if old_state.kind != new_state.kind and not workflow.can_move(
             old_state.kind, new_state.kind
         ):
             raise InvalidTransition(
-                f"A case in the state '{old_state}' cannot change to '{new_state}'."
+                _("A case in the state '%(old)s' cannot change to '%(new)s'.")
+                % {"old": str(old_state), "new": str(new_state)}
             )
         _check_pending(new_state, pending_until)
         old_pending = locked.pending_until
@@ -511,12 +535,16 @@ def move(actor: Actor, ticket: Ticket | int, department: Department) -> Ticket:
         require(actor, locked, AccessLevel.CHANGE)
         _not_merged(locked)
         if department.tenant_id != locked.tenant_id:
-            raise NotFound("Unknown department.")
+            raise NotFound(_("Unknown department."))
         if not department.active:
-            raise InvalidInput(f"The department {department.name} is not active.")
+            raise InvalidInput(
+                _("The department %(department)s is not active.") % {"department": str(department)}
+            )
         if actor is not None and not access.has_level(actor, department.pk, AccessLevel.CREATE):
             # Handing a case over needs create or full access in the receiving department.
-            raise PermissionDenied(f"You may not hand cases to {department.name}.")
+            raise PermissionDenied(
+                _("You may not hand cases to %(department)s.") % {"department": str(department)}
+            )
         old = locked.department
         if old.pk == department.pk:
             return locked
@@ -547,7 +575,7 @@ def move(actor: Actor, ticket: Ticket | int, department: Department) -> Ticket:
 def _tag_name(name: str) -> str:
     cleaned = " ".join((name or "").split())[:MAX_TAG]
     if not cleaned:
-        raise InvalidInput("A tag needs a name.")
+        raise InvalidInput(_("A tag needs a name."))
     return cleaned
 
 
@@ -604,7 +632,7 @@ def _lock_pair(a: Ticket | int, b: Ticket | int) -> tuple[Ticket, Ticket]:
     a_pk = a.pk if isinstance(a, Ticket) else a
     b_pk = b.pk if isinstance(b, Ticket) else b
     if a_pk == b_pk:
-        raise InvalidInput("A case cannot be linked to or merged with itself.")
+        raise InvalidInput(_("A case cannot be linked to or merged with itself."))
     # Always lock the lower id first so two opposite requests cannot deadlock.
     first, second = sorted((a_pk, b_pk))
     locked = {first: _lock(first), second: _lock(second)}
@@ -615,18 +643,21 @@ def link(
     actor: Actor, source: Ticket | int, target: Ticket | int, kind: str = LinkKind.NORMAL
 ) -> Link:
     if kind not in LinkKind.values:
-        raise InvalidInput(f"Unknown link type {kind!r}.")
+        raise InvalidInput(_("Unknown link type %(kind)s.") % {"kind": repr(kind)})
     with transaction.atomic():
         src, dst = _lock_pair(source, target)
         require(actor, src, AccessLevel.CHANGE)
         require(actor, dst, AccessLevel.READ)
         if src.tenant_id != dst.tenant_id:
-            raise NotFound("This case does not exist or you may not see it.")
+            raise NotFound(_("This case does not exist or you may not see it."))
         existing = Link.objects.filter(
             Q(source=src, target=dst) | Q(source=dst, target=src)
         ).first()
         if existing is not None:
-            raise InvalidInput(f"Cases {src.number} and {dst.number} are already linked.")
+            raise InvalidInput(
+                _("Cases %(source)s and %(target)s are already linked.")
+                % {"source": src.number, "target": dst.number}
+            )
         created = Link.objects.create(source=src, target=dst, kind=kind)
         history.record(src, _actor_id(actor), "link_added", kind, "", dst.number)
         history.record(dst, _actor_id(actor), "link_added", _inverse(kind), "", src.number)
@@ -651,7 +682,10 @@ def unlink(actor: Actor, source: Ticket | int, target: Ticket | int) -> None:
         require(actor, dst, AccessLevel.READ)
         found = Link.objects.filter(Q(source=src, target=dst) | Q(source=dst, target=src)).first()
         if found is None:
-            raise NotFound(f"Cases {src.number} and {dst.number} are not linked.")
+            raise NotFound(
+                _("Cases %(source)s and %(target)s are not linked.")
+                % {"source": src.number, "target": dst.number}
+            )
         found.delete()
         history.record(src, _actor_id(actor), "link_removed", found.kind, dst.number, "")
         history.record(dst, _actor_id(actor), "link_removed", _inverse(found.kind), src.number, "")
@@ -663,13 +697,13 @@ def merge(actor: Actor, source: Ticket | int, target: Ticket | int) -> Ticket:
     """Merge ``source`` into ``target``: its articles move, it becomes ``merged``, a link stays."""
     merged_state = State.objects.filter(kind=StateKind.MERGED).order_by("pk").first()
     if merged_state is None:
-        raise InvalidInput("No state of kind 'merged' is configured.")
+        raise InvalidInput(_("No state of kind 'merged' is configured."))
     with transaction.atomic():
         src, dst = _lock_pair(source, target)
         require(actor, src, AccessLevel.CHANGE)
         require(actor, dst, AccessLevel.CHANGE)
         if src.tenant_id != dst.tenant_id:
-            raise NotFound("This case does not exist or you may not see it.")
+            raise NotFound(_("This case does not exist or you may not see it."))
         _not_merged(src)
         _not_merged(dst)
         moved = Article.objects.filter(ticket=src).update(ticket=dst)

@@ -1,0 +1,99 @@
+"""``vorgang serve``: the whole product in one command (web server and task worker)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from argparse import ArgumentParser
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connections
+
+from vorgang.core.management.utils import require_migrated
+from vorgang.core.supervisor import ChildSpec, Supervisor
+
+
+def default_port() -> int:
+    value = os.environ.get("VORGANG_PORT", "8000")
+    try:
+        return int(value)
+    except ValueError:
+        raise CommandError(f"VORGANG_PORT must be a port number, not {value!r}.") from None
+
+
+def url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def vorgang_argv(*args: str) -> list[str]:
+    """The command line that runs ``vorgang <args>`` with this very Python."""
+    return [sys.executable, "-m", "vorgang.cli", *args]
+
+
+def children(host: str, port: int) -> list[ChildSpec]:
+    """The processes of the embedded product; mail listeners and the scheduler join here."""
+    return [
+        ChildSpec("web", vorgang_argv("web", "--host", host, "--port", str(port))),
+        ChildSpec("worker", vorgang_argv("worker")),
+    ]
+
+
+class Command(BaseCommand):
+    help = "Run Vorgang: the web server and the task worker, supervised (Ctrl+C stops)."
+
+    requires_system_checks: list[str] = []  # run by handle(), before anything starts
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument(
+            "--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)"
+        )
+        parser.add_argument(
+            "--port",
+            type=int,
+            default=None,
+            help="port to listen on (default: $VORGANG_PORT, else 8000)",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        host: str = options["host"]
+        port: int = options["port"] if options["port"] is not None else default_port()
+        if not 0 < port < 65536:
+            raise CommandError(f"{port} is not a port number.")
+
+        self.check(display_num_errors=False)
+        require_migrated()
+        _check_port_free(host, port)
+        connections.close_all()  # the children open their own
+
+        url = f"http://{url_host(host)}:{port}/"
+        self.stdout.write(f"Vorgang läuft auf {url} (Strg+C beendet)")
+        self.stdout.write(f"Vorgang is running at {url} (Ctrl+C stops)")
+        self.stdout.flush()
+
+        # The children read the same data directory, whatever their working directory.
+        env = {"VORGANG_DATA_DIR": str(settings.DATA_DIR)}
+        specs = [ChildSpec(spec.name, spec.argv, env) for spec in children(host, port)]
+        code = Supervisor(specs).run()
+        if code:
+            sys.exit(code)
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Fail now with a clear message rather than have the web server restart forever."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise CommandError(f"Cannot listen on {host!r}: {exc.strerror}") from exc
+    family, kind, proto, _canon, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise CommandError(
+                f"Cannot listen on {url_host(host)}:{port}: {exc.strerror}. "
+                "Is Vorgang already running? Choose another port with --port."
+            ) from exc
