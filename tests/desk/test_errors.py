@@ -16,7 +16,6 @@ from .conftest import World
 pytestmark = pytest.mark.django_db
 
 
-
 @pytest.mark.parametrize(
     ("handler", "status", "german", "english"),
     [
