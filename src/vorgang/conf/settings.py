@@ -39,7 +39,8 @@ def _secret_key() -> str:
 
 SECRET_KEY = _secret_key()
 DEBUG = os.environ.get("VORGANG_DEBUG", "") == "1"
-BASE_URL = os.environ.get("VORGANG_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+_default_base_url = f"http://127.0.0.1:{os.environ.get('VORGANG_PORT', '8000')}"
+BASE_URL = os.environ.get("VORGANG_BASE_URL", _default_base_url).rstrip("/")
 ALLOWED_HOSTS = [h for h in os.environ.get("VORGANG_ALLOWED_HOSTS", "").split(",") if h] or ["*"]
 CSRF_TRUSTED_ORIGINS = [BASE_URL]
 
