@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import html
 import re
 from dataclasses import dataclass, field
@@ -197,6 +198,35 @@ def html_to_text(body: str) -> str:
     return _BLANK_LINES.sub("\n\n", text).strip()
 
 
+INLINE_IMAGE_LIMIT = 2 * 1024 * 1024
+_IMAGE_TYPE = re.compile(r"image/(?:png|gif|jpeg|webp|bmp)")
+_CID_SRC = re.compile(r"""(src\s*=\s*["'])cid:([^"']+)(["'])""", re.IGNORECASE)
+
+
+def inline_images(body: str, attachments: list[Attachment]) -> str:
+    """Show images the mail refers to by ``cid:`` inline, as data: URLs.
+
+    The sandboxed frame may load nothing from anywhere, so the image bytes travel
+    inside the page; images over the limit stay a download link.
+    """
+    by_cid = {
+        a.content_id.strip("<>"): a
+        for a in attachments
+        if a.content_id and _IMAGE_TYPE.fullmatch(a.content_type) and a.size <= INLINE_IMAGE_LIMIT
+    }
+    if not by_cid:
+        return body
+
+    def replace(match: re.Match[str]) -> str:
+        attachment = by_cid.get(match.group(2).strip("<>"))
+        if attachment is None:
+            return match.group(0)
+        data = base64.b64encode(attachment.blob.read()).decode("ascii")
+        return f"{match.group(1)}data:{attachment.content_type};base64,{data}{match.group(3)}"
+
+    return _CID_SRC.sub(replace, body)
+
+
 @dataclass
 class ArticleView:
     article: Article
@@ -208,12 +238,15 @@ class ArticleView:
     @classmethod
     def of(cls, article: Article) -> ArticleView:
         is_html = article.content_type == "text/html"
+        attachments = list(article.attachments.all())
         return cls(
             article=article,
             text=html_to_text(article.body) if is_html else article.body,
             is_html=is_html,
-            frame_html=HTML_FRAME_HEAD + article.body if is_html else "",
-            attachments=list(article.attachments.all()),
+            frame_html=HTML_FRAME_HEAD + inline_images(article.body, attachments)
+            if is_html
+            else "",
+            attachments=attachments,
         )
 
     @property
