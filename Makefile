@@ -118,9 +118,13 @@ test: install test-deps
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # The browser tests drive Debian's Chromium through Playwright (no browser
-# download).
+# download). The IMAP tests start Debian's Dovecot on private ports with a
+# throwaway config (pytest alone skips them, with the reason, where Dovecot is
+# missing; under CI=true they fail instead).
+DOVECOT ?= /usr/sbin/dovecot
 test-deps:
 	@if [ ! -x $(CHROMIUM) ]; then $(call apt_install,chromium,$(CHROMIUM)); fi
+	@if [ ! -x $(DOVECOT) ]; then $(call apt_install,dovecot-imapd,$(DOVECOT)); fi
 
 lint: install
 	$(BIN)/ruff check src tests bench

@@ -24,6 +24,11 @@ COMMANDS = [
     "audit",
     "web",
     "worker",
+    "lmtp",
+    "mail",
+    "imap_poll",
+    "scheduler",
+    "services",
 ]
 # Django's commands that an operator needs most.
 DJANGO_COMMANDS = ["migrate", "shell", "dbshell", "changepassword", "check"]

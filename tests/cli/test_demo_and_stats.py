@@ -46,7 +46,7 @@ def test_stats_of_an_empty_system_lists_every_state_and_role() -> None:
         "tickets": dict.fromkeys(ALL_STATES, 0),
         "articles": 0,
         "attachments": 0,
-        "users": {"admin": 0, "agent": 0, "citizen": 0},
+        "users": {"admin": 0, "agent": 0, "citizen": 0, "integration": 0},
         "inbound": dict.fromkeys(inbound_statuses(), 0),
     }
 
@@ -180,7 +180,7 @@ def test_demo_completes_what_is_missing() -> None:
     run("demo")
 
     assert Ticket.objects.count() == 40
-    assert stats()["users"] == {"admin": 1, "agent": 6, "citizen": 25}
+    assert stats()["users"] == {"admin": 1, "agent": 6, "citizen": 25, "integration": 0}
 
 
 def test_stats_after_demo() -> None:
@@ -198,7 +198,7 @@ def test_stats_after_demo() -> None:
     }
     assert data["articles"] == Article.objects.count() > 40
     assert data["attachments"] == Attachment.objects.count() >= 1
-    assert data["users"] == {"admin": 1, "agent": 6, "citizen": 25}
+    assert data["users"] == {"admin": 1, "agent": 6, "citizen": 25, "integration": 0}
     assert data["inbound"] == dict.fromkeys(inbound_statuses(), 0)
     table = run("stats")
     assert "Cases" in table and "pending reminder" in table and "40" in table
@@ -213,7 +213,12 @@ def test_stats_for_one_tenant() -> None:
     services.create_ticket(None, department=department, title="Anfrage")
 
     assert stats("--tenant", "nachbar")["tickets"]["new"] == 1
-    assert stats("--tenant", "nachbar")["users"] == {"admin": 0, "agent": 0, "citizen": 0}
+    assert stats("--tenant", "nachbar")["users"] == {
+        "admin": 0,
+        "agent": 0,
+        "citizen": 0,
+        "integration": 0,
+    }
     assert stats("--tenant", "default")["tickets"]["new"] == 10
     assert stats()["tickets"]["new"] == 11
     with pytest.raises(CommandError, match="No tenant 'nix'"):

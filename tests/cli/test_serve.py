@@ -49,7 +49,8 @@ def serve(
     log = tmp_path / "serve.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            vorgang_argv("serve", "--port", str(port)),
+            # A free port for the mail listener too: 8024 may be taken on this machine.
+            vorgang_argv("serve", "--port", str(port), "--lmtp-port", str(free_port())),
             env=migrated_env,
             stdout=out,
             stderr=subprocess.STDOUT,

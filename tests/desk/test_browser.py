@@ -36,7 +36,7 @@ BAD_IMPACTS = {"serious", "critical"}
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 
 

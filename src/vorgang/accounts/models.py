@@ -24,6 +24,16 @@ class Tenant(models.Model):
 
     name = models.CharField(_("name"), max_length=200, unique=True)
     slug = models.SlugField(_("short name"), max_length=60, unique=True)
+    # Where citizens reach this tenant's forms and case pages when one instance serves
+    # several: its own host name, or a path prefix (/<slug>/...) on the shared one.
+    host = models.CharField(_("host name"), max_length=255, blank=True)
+    logo = models.FileField(_("logo"), upload_to="tenants/", blank=True)
+    imprint = models.TextField(_("imprint"), blank=True)
+    privacy_notice = models.TextField(_("privacy notice"), blank=True)
+    accessibility_statement = models.TextField(_("accessibility statement"), blank=True)
+    feedback_contact = models.CharField(
+        _("feedback contact for accessibility"), max_length=255, blank=True
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -84,6 +94,12 @@ class Department(models.Model):
         default=14,
         validators=[MinValueValidator(1)],
     )
+    confirmation_de = models.TextField(
+        _("confirmation mail (German)"),
+        blank=True,
+        help_text=_("Sent when a new case arrives by mail; empty: the standard text."),
+    )
+    confirmation_en = models.TextField(_("confirmation mail (English)"), blank=True)
     active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -103,6 +119,8 @@ class Role(models.TextChoices):
     ADMIN = "admin", _("administrator")
     AGENT = "agent", _("agent")
     CITIZEN = "citizen", _("citizen")
+    # A system that submits online-service forms through the API; reads no case.
+    INTEGRATION = "integration", _("integration")
 
 
 class TrustLevel(models.TextChoices):
@@ -118,7 +136,7 @@ class User(AbstractUser):
     """One model for admins, agents and citizens; ``role`` says which."""
 
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="users")
-    role = models.CharField(_("role"), max_length=10, choices=Role.choices, default=Role.AGENT)
+    role = models.CharField(_("role"), max_length=12, choices=Role.choices, default=Role.AGENT)
     language = models.CharField(
         _("language"), max_length=5, choices=[("de", "Deutsch"), ("en", "English")], default="de"
     )
@@ -138,6 +156,9 @@ class User(AbstractUser):
         blank=True,
         related_name="members",
     )
+    # Set when mail to the address bounced permanently; agents see it on the case.
+    email_undeliverable = models.BooleanField(_("e-mail address undeliverable"), default=False)
+    email_undeliverable_reason = models.TextField(blank=True)
 
     objects = UserManager()  # type: ignore[misc]
 

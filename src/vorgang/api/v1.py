@@ -84,6 +84,9 @@ def user_out(user: User) -> dict[str, object]:
     }
 
 
+api.add_router("/services", "vorgang.api.services.router")
+
+
 @api.get("/users/me", response=UserOut, tags=["users"], summary="The authenticated user")
 def users_me(request: HttpRequest) -> dict[str, object]:
     user = request.auth  # type: ignore[attr-defined]

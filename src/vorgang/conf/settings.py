@@ -57,6 +57,9 @@ INSTALLED_APPS = [
     "vorgang.core",
     "vorgang.accounts",
     "vorgang.tickets",
+    "vorgang.channels",
+    "vorgang.catalogue",
+    "vorgang.portal",
     "vorgang.desk",
     "vorgang.api",
 ]
@@ -170,6 +173,24 @@ DEFAULT_FROM_EMAIL = os.environ.get("VORGANG_FROM_EMAIL", "vorgang@localhost")
 VORGANG_MAIL_MAX_BYTES = int(os.environ.get("VORGANG_MAIL_MAX_BYTES", str(25 * 1024 * 1024)))
 VORGANG_MAIL_HOSTNAME = os.environ.get("VORGANG_MAIL_HOSTNAME", "localhost")
 VORGANG_SUBJECT_TAG = os.environ.get("VORGANG_SUBJECT_TAG", "Vorgang")
+# Online-service submissions: the most all files of one submission may hold.
+VORGANG_SUBMISSION_MAX_BYTES = int(
+    os.environ.get("VORGANG_SUBMISSION_MAX_BYTES", str(50 * 1024 * 1024))
+)
+# Loop guard: the X-Loop value of our own mail; automatic mails per address and hour,
+# and per case and day.
+VORGANG_X_LOOP = os.environ.get("VORGANG_X_LOOP", "Vorgang")
+VORGANG_AUTO_REPLY_LIMIT_PER_HOUR = int(os.environ.get("VORGANG_AUTO_REPLY_LIMIT_PER_HOUR", "10"))
+VORGANG_AUTO_REPLY_LIMIT_PER_CASE = int(os.environ.get("VORGANG_AUTO_REPLY_LIMIT_PER_CASE", "3"))
+
+# Outgoing mail: seconds before each new attempt when the relay fails (1, 5, 15, 60,
+# 240 minutes: six attempts in all), and how long to wait for the relay.
+VORGANG_MAIL_RETRY_DELAYS = [
+    int(v)
+    for v in os.environ.get("VORGANG_MAIL_RETRY_DELAYS", "60,300,900,3600,14400").split(",")
+    if v.strip()
+]
+EMAIL_TIMEOUT = int(os.environ.get("VORGANG_EMAIL_TIMEOUT", "60"))
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -191,5 +212,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("VORGANG_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # aiosmtpd logs every MAIL FROM / RCPT TO address at INFO: citizen addresses.
+        "mail.log": {"level": "WARNING"},
+    },
 }

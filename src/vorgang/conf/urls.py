@@ -11,6 +11,8 @@ urlpatterns = [
     path("api/v1/", api_v1.urls),
     path("admin/", admin.site.urls),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
+    path("s/", include("vorgang.channels.forms.urls")),
+    path("", include("vorgang.portal.urls")),
     path("", include("vorgang.desk.urls")),
 ]
 

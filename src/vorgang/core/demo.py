@@ -35,6 +35,7 @@ from vorgang.accounts.models import (
     TrustLevel,
     User,
 )
+from vorgang.catalogue import demo as catalogue_demo
 from vorgang.core import clock
 from vorgang.core.errors import InvalidInput
 from vorgang.tickets import services
@@ -990,6 +991,7 @@ def load(*, tenant: Tenant | None = None, seed: int = SEED, force: bool = False)
     with translation.override("de"):
         with transaction.atomic():
             departments = _departments(tenant, result)
+            catalogue_demo.load(tenant)
             staff = _staff(tenant, departments, result)
             citizens = _citizens_in_db(tenant, plan, result)
         for case in CASES:

@@ -20,6 +20,7 @@ TICKET_CREATED = "ticket.created"
 TICKET_UPDATED = "ticket.updated"
 ARTICLE_CREATED = "article.created"
 TICKET_MERGED = "ticket.merged"
+ARTICLE_DELIVERED = "article.delivered"  # an outbound message reached the mail server
 
 
 @dataclass(frozen=True)

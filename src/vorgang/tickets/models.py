@@ -139,6 +139,14 @@ class Ticket(models.Model):
         blank=True,
     )
     tags = models.ManyToManyField(Tag, verbose_name=_("tags"), blank=True, related_name="tickets")
+    service = models.ForeignKey(
+        "catalogue.OnlineService",
+        verbose_name=_("online service"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="tickets",
+    )
     data = models.JSONField(_("form data"), default=dict, blank=True)
     pending_until = models.DateTimeField(_("pending until"), null=True, blank=True)
     first_response_at = models.DateTimeField(_("first response"), null=True, blank=True)
@@ -214,12 +222,22 @@ class Blob(models.Model):
         if existing is not None:
             return existing
         path = f"blobs/{digest[:2]}/{digest[2:4]}/{digest}"
+        if default_storage.exists(path) and not cls._holds(path, len(content), digest):
+            # A write that failed half-way (full disk, crash) left a partial file.
+            default_storage.delete(path)
         if not default_storage.exists(path):
             path = default_storage.save(path, ContentFile(content))
         blob, _created = cls.objects.get_or_create(
             sha256=digest, defaults={"size": len(content), "path": path}
         )
         return blob
+
+    @staticmethod
+    def _holds(path: str, size: int, digest: str) -> bool:
+        if default_storage.size(path) != size:
+            return False
+        with default_storage.open(path, "rb") as fh:
+            return hashlib.file_digest(fh, "sha256").hexdigest() == digest
 
     def read(self) -> bytes:
         with default_storage.open(self.path, "rb") as fh:

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from vorgang.accounts import access
 from vorgang.accounts.models import AccessLevel, Department, Organisation, User
+from vorgang.catalogue.models import OnlineService
 from vorgang.core import clock
 from vorgang.core.errors import InvalidInput, InvalidTransition, NotFound, PermissionDenied
 
@@ -197,6 +198,7 @@ def create_ticket(
     tags: Iterable[str] = (),
     pending_until: datetime | None = None,
     article: ArticleInput | None = None,
+    service: OnlineService | None = None,
 ) -> Ticket:
     if actor is not None and actor.tenant_id != department.tenant_id:
         raise NotFound(_("Unknown department."))
@@ -220,6 +222,8 @@ def create_ticket(
         raise InvalidInput(_("The citizen belongs to another office or is not a citizen."))
     if organisation is not None and organisation.tenant_id != department.tenant_id:
         raise InvalidInput(_("Unknown organisation."))
+    if service is not None and service.tenant_id != department.tenant_id:
+        raise InvalidInput(_("Unknown online service."))
     if data is not None and not isinstance(data, dict):
         raise InvalidInput(_("Form data must be a JSON object."))
     state_obj = state_by_name(state)
@@ -241,6 +245,7 @@ def create_ticket(
             citizen=citizen,
             organisation=organisation or (citizen.organisation if citizen else None),
             data=data or {},
+            service=service,
             pending_until=pending_until if state_obj.is_pending else None,
             closed_at=clock.now() if state_obj.is_closed else None,
             created_by=actor,
@@ -370,6 +375,8 @@ def record_delivery(article_id: int, *, sent: bool, error: str = "", message_id:
             "",
             article.delivery_status,
         )
+        if sent:
+            events.emit(events.Event(events.ARTICLE_DELIVERED, article.ticket_id, None, article.pk))
 
 
 def _unique_filename(name: str, taken: set[str]) -> str:
@@ -724,3 +731,36 @@ def merge(actor: Actor, source: Ticket | int, target: Ticket | int) -> Ticket:
         )
         events.emit(events.Event(events.TICKET_UPDATED, dst.pk, _actor_id(actor)))
     return dst
+
+
+def queue_delivery(article_id: int, *, error: str = "") -> Article:
+    """Put an outgoing e-mail article (back) into the outbox; the caller enqueues the task.
+
+    Without ``error``: queue a system e-mail (the automatic confirmation), which
+    ``add_article`` leaves unsent. With ``error``: an attempt failed for a passing
+    reason; the article stays ``queued`` with the reason visible, and the history
+    gets a ``retry`` entry (the delivery task counts these to know its attempt).
+    """
+    with transaction.atomic():
+        found = Article.objects.filter(pk=article_id).values_list("ticket_id", flat=True).first()
+        if found is None:
+            raise NotFound(_("This message does not exist."))
+        ticket = _lock(found)  # the case first, then the article, as the other services do
+        article = Article.objects.select_for_update().get(pk=article_id)
+        if article.kind != ArticleKind.EMAIL or article.internal:
+            raise InvalidInput(_("Only e-mail messages to the citizen can be sent."))
+        if article.delivery_status == DeliveryStatus.SENT:
+            raise InvalidInput(_("This message was already sent."))
+        old = article.delivery_status
+        article.delivery_status = DeliveryStatus.QUEUED
+        article.delivery_error = error[:2000]
+        article.save(update_fields=["delivery_status", "delivery_error"])
+        history.record(
+            ticket,
+            None,
+            "delivery",
+            f"article:{article.pk}",
+            old,
+            "retry" if error else DeliveryStatus.QUEUED,
+        )
+    return article

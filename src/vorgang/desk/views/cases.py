@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -21,6 +22,7 @@ from django.utils.translation import gettext_lazy
 
 from vorgang.accounts import access
 from vorgang.accounts.models import AccessLevel, User
+from vorgang.catalogue.validation import labelled_rows
 from vorgang.tickets import selectors
 from vorgang.tickets.models import (
     Article,
@@ -145,8 +147,9 @@ def render_case(
             for kind, other in selectors.links(user, ticket)
         ],
         "tags": list(ticket.tags.all()),
-        "data_rows": data_rows(ticket.data) if isinstance(ticket.data, dict) else [],
+        "data_rows": form_rows(ticket),
         "can_change": can_change,
+        "reply_max_bytes": settings.VORGANG_MAIL_MAX_BYTES,
         "posted": posted,
         "selected": {
             "state": posted.get("state", str(ticket.state_id)),
@@ -164,6 +167,15 @@ def render_case(
             }
         )
     return TemplateResponse(request, "desk/case.html", context, status=status)
+
+
+def form_rows(ticket: Ticket) -> list[tuple[str, str]]:
+    """The structured data as a table: with the online service's labels and order if any."""
+    if not isinstance(ticket.data, dict):
+        return []
+    if ticket.service is not None:
+        return labelled_rows(ticket.service, ticket.data)
+    return data_rows(ticket.data)
 
 
 def _link_label(kind: str) -> str:

@@ -1,25 +1,10 @@
 from django.db import migrations
 
-STATES = [
-    ("new", "new"),
-    ("open", "open"),
-    ("pending reminder", "pending_reminder"),
-    ("pending close", "pending_close"),
-    ("closed", "closed"),
-    ("merged", "merged"),
-]
-PRIORITIES = [("1 low", 1, False), ("2 normal", 2, True), ("3 high", 3, False)]
+from vorgang.tickets.defaults import ensure
 
 
 def seed(apps, schema_editor):
-    State = apps.get_model("tickets", "State")
-    Priority = apps.get_model("tickets", "Priority")
-    for name, kind in STATES:
-        State.objects.get_or_create(name=name, defaults={"kind": kind})
-    closed = State.objects.get(name="closed")
-    State.objects.filter(name="pending close").update(next_state=closed)
-    for name, level, default in PRIORITIES:
-        Priority.objects.get_or_create(name=name, defaults={"level": level, "is_default": default})
+    ensure(apps.get_model("tickets", "State"), apps.get_model("tickets", "Priority"))
 
 
 class Migration(migrations.Migration):

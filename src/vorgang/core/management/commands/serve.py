@@ -1,4 +1,10 @@
-"""``vorgang serve``: the whole product in one command (web server and task worker)."""
+"""``vorgang serve``: the whole product in one command.
+
+Children: the web server, the task worker, the LMTP listener for incoming mail
+(``--lmtp-port``, default $VORGANG_LMTP_PORT else 8024, on the same host as the web
+server; ``--no-lmtp`` leaves it out) and the scheduler (periodic jobs: mail recovery,
+IMAP polling).
+"""
 
 from __future__ import annotations
 
@@ -33,16 +39,25 @@ def vorgang_argv(*args: str) -> list[str]:
     return [sys.executable, "-m", "vorgang.cli", *args]
 
 
-def children(host: str, port: int) -> list[ChildSpec]:
-    """The processes of the embedded product; mail listeners and the scheduler join here."""
-    return [
+def children(host: str, port: int, lmtp_port: int | None = None) -> list[ChildSpec]:
+    """The processes of the embedded product; without ``lmtp_port`` no mail listener."""
+    specs = [
         ChildSpec("web", vorgang_argv("web", "--host", host, "--port", str(port))),
         ChildSpec("worker", vorgang_argv("worker")),
     ]
+    if lmtp_port is not None:
+        specs.append(
+            ChildSpec("lmtp", vorgang_argv("lmtp", "--host", host, "--port", str(lmtp_port)))
+        )
+    specs.append(ChildSpec("scheduler", vorgang_argv("scheduler")))
+    return specs
 
 
 class Command(BaseCommand):
-    help = "Run Vorgang: the web server and the task worker, supervised (Ctrl+C stops)."
+    help = (
+        "Run Vorgang: web server, task worker, mail listener and scheduler, supervised "
+        "(Ctrl+C stops)."
+    )
 
     requires_system_checks: list[str] = []  # run by handle(), before anything starts
 
@@ -56,32 +71,62 @@ class Command(BaseCommand):
             default=None,
             help="port to listen on (default: $VORGANG_PORT, else 8000)",
         )
+        parser.add_argument(
+            "--lmtp-port",
+            type=int,
+            default=None,
+            help="port of the LMTP listener for incoming mail, on the same host "
+            "(default: $VORGANG_LMTP_PORT, else 8024)",
+        )
+        parser.add_argument("--no-lmtp", action="store_true", help="do not run the LMTP listener")
 
     def handle(self, *args: Any, **options: Any) -> None:
         host: str = options["host"]
         port: int = options["port"] if options["port"] is not None else default_port()
-        if not 0 < port < 65536:
-            raise CommandError(f"{port} is not a port number.")
+        lmtp_port: int | None = None
+        if not options["no_lmtp"]:
+            lmtp_port = (
+                options["lmtp_port"] if options["lmtp_port"] is not None else default_lmtp_port()
+            )
+        for number in (port, lmtp_port):
+            if number is not None and not 0 < number < 65536:
+                raise CommandError(f"{number} is not a port number.")
+        if lmtp_port == port:
+            raise CommandError(f"The web server and the LMTP listener cannot share port {port}.")
 
         self.check(display_num_errors=False)
         require_migrated()
         _check_port_free(host, port)
+        if lmtp_port is not None:
+            _check_port_free(host, lmtp_port, option="--lmtp-port")
         connections.close_all()  # the children open their own
 
         url = f"http://{url_host(host)}:{port}/"
         self.stdout.write(f"Vorgang läuft auf {url} (Strg+C beendet)")
         self.stdout.write(f"Vorgang is running at {url} (Ctrl+C stops)")
+        if lmtp_port is not None:
+            where = f"{url_host(host)}:{lmtp_port}"
+            self.stdout.write(f"E-Mail-Eingang (LMTP) auf {where}")
+            self.stdout.write(f"Incoming mail (LMTP) at {where}")
         self.stdout.flush()
 
         # The children read the same data directory, whatever their working directory.
         env = {"VORGANG_DATA_DIR": str(settings.DATA_DIR)}
-        specs = [ChildSpec(spec.name, spec.argv, env) for spec in children(host, port)]
+        specs = [ChildSpec(spec.name, spec.argv, env) for spec in children(host, port, lmtp_port)]
         code = Supervisor(specs).run()
         if code:
             sys.exit(code)
 
 
-def _check_port_free(host: str, port: int) -> None:
+def default_lmtp_port() -> int:
+    value = os.environ.get("VORGANG_LMTP_PORT", "8024")
+    try:
+        return int(value)
+    except ValueError:
+        raise CommandError(f"VORGANG_LMTP_PORT must be a port number, not {value!r}.") from None
+
+
+def _check_port_free(host: str, port: int, option: str = "--port") -> None:
     """Fail now with a clear message rather than have the web server restart forever."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
@@ -95,5 +140,5 @@ def _check_port_free(host: str, port: int) -> None:
         except OSError as exc:
             raise CommandError(
                 f"Cannot listen on {url_host(host)}:{port}: {exc.strerror}. "
-                "Is Vorgang already running? Choose another port with --port."
+                f"Is Vorgang already running? Choose another port with {option}."
             ) from exc

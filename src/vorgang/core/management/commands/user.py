@@ -1,4 +1,4 @@
-"""``vorgang user create LOGIN --email EMAIL --role admin|agent|citizen``."""
+"""``vorgang user create LOGIN --email EMAIL --role admin|agent|citizen|integration``."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ PASSWORD_ENV = "VORGANG_PASSWORD"  # noqa: S105 - a variable name, not a passwor
 
 
 class Command(BaseCommand):
-    help = "Create users (admins, agents, citizens)."
+    help = "Create users (admins, agents, citizens, integration accounts)."
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -39,7 +39,12 @@ class Command(BaseCommand):
         )
         create.add_argument("login", help="login name")
         create.add_argument("--email", required=True, help="e-mail address")
-        create.add_argument("--role", required=True, help="admin, agent or citizen")
+        create.add_argument(
+            "--role",
+            required=True,
+            help="admin, agent, citizen or integration (submits to online services through "
+            "the API, reads no case)",
+        )
         create.add_argument("--password", help=f"password (or set ${PASSWORD_ENV})")
         create.add_argument("--first-name", default="", help="first name")
         create.add_argument("--last-name", default="", help="last name")

@@ -1,0 +1,591 @@
+"""Mail ingestion end to end: LMTP into a running ``vorgang serve`` until the last article.
+
+Generates N realistic messages (German subjects, plain text or with an HTML
+alternative, 10% with a 200 KB attachment, 30% replies to existing cases: half by the
+``[Vorgang#number]`` tag in the subject, half by In-Reply-To/References) and
+
+1. hands them to the LMTP listener of a running ``vorgang serve`` (a subprocess with its
+   worker, over ``--connections`` parallel LMTP sessions, as an MTA would), and measures
+   messages per second from the first handover to the last stored article, and the peak
+   memory (RSS summed over ``serve`` and all its processes, sampled from /proc);
+2. parses the same messages with the bare standard library (``email.message_from_bytes``
+   with ``policy.default``, then every part walked and decoded), the practical limit;
+3. prints the ratio of the two against the target of 40%.
+
+SQLite in a fresh data dir by default; with DATABASE_URL set, a scratch database on that
+PostgreSQL server (dropped afterwards).
+
+    .venv/bin/python bench/mail_ingest.py [--n 1000] [--connections 4] [--seeds 50]
+    .venv/bin/python bench/mail_ingest.py --n 20000      # memory must stay flat
+    .venv/bin/python bench/mail_ingest.py --split        # handover and processing apart
+
+``--split`` runs ``vorgang lmtp`` and ``vorgang worker`` on their own instead of
+``serve``: first the listener alone takes the N messages (handover rate), then the
+worker alone processes the filled journal (processing rate), to show where time goes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import email
+import os
+import platform
+import random
+import secrets
+import shutil
+import signal
+import smtplib
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from email import policy
+from email.message import EmailMessage
+from email.utils import format_datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+DEPARTMENT = "buergerbuero@bench.example"
+ATTACHMENT_BYTES = 200 * 1024
+
+SUBJECTS = [
+    "Anmeldung einer Wohnung – Frage zu Unterlagen",
+    "Ummeldung nach Umzug innerhalb der Stadt",
+    "Führerschein: Umtausch des alten Führerscheins",
+    "Beglaubigung von Zeugnissen für die Bewerbung",
+    "Antrag auf Wohngeld – fehlende Nachweise",
+    "Hundesteuer: Abmeldung nach dem Tod unseres Hundes",
+    "Straßenlaterne in der Goethestraße defekt",
+    "Sperrmüll-Termin verschieben",
+    "Gewerbeanmeldung für ein Café in der Altstadt",
+    "Personalausweis verloren – was nun?",
+    "Bewohnerparkausweis für die Schillerstraße",
+    "Geburtsurkunde für mein Kind – zweite Ausfertigung",
+]
+BODIES = [
+    "Sehr geehrte Damen und Herren,\n\nich bin zum 1. des Monats umgezogen und möchte mich "
+    "ummelden. Welche Unterlagen muss ich mitbringen? Reicht die Wohnungsgeberbestätigung "
+    "als PDF?\n\nMit freundlichen Grüßen\n{name}\n",
+    "Guten Tag,\n\nanbei sende ich Ihnen die angeforderten Nachweise. Bitte teilen Sie mir "
+    "mit, ob noch etwas fehlt. Für Rückfragen erreichen Sie mich werktags ab 16 Uhr.\n\n"
+    "Viele Grüße\n{name}\n",
+    "Hallo,\n\nleider konnte ich den Termin am Dienstag nicht wahrnehmen. Ist eine "
+    "Verschiebung auf die nächste Woche möglich? Vormittags wäre mir lieber.\n\n"
+    "Danke und freundliche Grüße\n{name}\n",
+]
+NAMES = ["Erika Müller", "Jürgen Schäfer", "Ayşe Yılmaz", "Lukas Weiß", "Zoë Öztürk"]
+
+
+def vorgang_argv(*args: str) -> list[str]:
+    return [sys.executable, "-m", "vorgang.cli", *args]
+
+
+def die_with_parent() -> Callable[[], None] | None:
+    """A pre-exec hook: on Linux the child gets SIGTERM when this script dies (no orphans)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+
+    def hook() -> None:
+        prctl(1, int(signal.SIGTERM), 0, 0, 0)  # PR_SET_PDEATHSIG
+
+    return hook
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def wait_for_port(port: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"nothing listens on port {port}")
+
+
+@contextlib.contextmanager
+def scratch_database(url: str) -> Iterator[str]:
+    import psycopg
+    from psycopg import sql
+
+    parts = urlsplit(url)
+    name = f"vorgang_bench_{secrets.token_hex(4)}"
+    admin = parts._replace(path="/postgres").geturl()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield parts._replace(path=f"/{name}").geturl()
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+# --- messages ---------------------------------------------------------------------------
+
+
+class Seed:
+    def __init__(self, number: str, message_id: str) -> None:
+        self.number, self.message_id = number, message_id
+
+
+def make_message(i: int, seeds: list[Seed], *, kind_of: str = "m") -> tuple[str, bytes]:
+    """Message ``i`` (the same bytes for the same ``i``): (Message-ID, raw bytes)."""
+    rng = random.Random(i * 7919 + (0 if kind_of == "m" else 1))  # noqa: S311 - test data
+    name = NAMES[i % len(NAMES)]
+    msg = EmailMessage(policy=policy.SMTP)
+    msg["From"] = f"{name} <buerger{i % 400}@example.org>"
+    msg["To"] = f"Bürgerbüro <{DEPARTMENT}>"
+    subject = SUBJECTS[i % len(SUBJECTS)]
+    message_id = f"<{kind_of}{i}.{rng.getrandbits(48):x}@mail.example.org>"
+    msg["Message-ID"] = message_id
+    msg["Date"] = format_datetime(datetime(2026, 11, 28, 9, i % 60, tzinfo=UTC))
+    roll = rng.random()
+    if seeds and roll < 0.30:
+        seed = seeds[i % len(seeds)]
+        if roll < 0.15:
+            msg["Subject"] = f"Re: [Vorgang#{seed.number}] {subject}"
+        else:
+            msg["Subject"] = f"AW: {subject}"
+            msg["In-Reply-To"] = seed.message_id
+            msg["References"] = seed.message_id
+    else:
+        msg["Subject"] = f"{subject} ({kind_of}{i})"
+    text = BODIES[i % len(BODIES)].format(name=name)
+    msg.set_content(text)
+    if rng.random() < 0.40:
+        paragraphs = "".join(f"<p>{line}</p>" for line in text.split("\n") if line)
+        msg.add_alternative(
+            f"<html><body style='font-family:Arial'>{paragraphs}"
+            "<p><img src='https://tracker.example/pixel.gif'></p></body></html>",
+            subtype="html",
+        )
+    if rng.random() < 0.10:
+        msg.add_attachment(
+            rng.randbytes(ATTACHMENT_BYTES),
+            maintype="application",
+            subtype="pdf",
+            filename=f"Nachweis-{i}.pdf",
+        )
+    return message_id, bytes(msg)
+
+
+def bare_parse_rate(n: int, seeds: list[Seed]) -> tuple[float, int]:
+    """Messages per second of the bare stdlib parse of the same messages; total bytes."""
+    total = 0.0
+    size = 0
+    for i in range(n):
+        _mid, raw = make_message(i, seeds)
+        size += len(raw)
+        t0 = time.perf_counter()
+        msg = email.message_from_bytes(raw, policy=policy.default)
+        for part in msg.walk():
+            if not part.is_multipart():
+                part.get_payload(decode=True)
+        total += time.perf_counter() - t0
+    return n / total, size
+
+
+# --- memory -----------------------------------------------------------------------------
+
+
+def _children_map() -> dict[int, list[int]]:
+    kids: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            raw = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        ppid = int(raw[raw.rindex(")") + 2 :].split()[1])
+        kids.setdefault(ppid, []).append(int(entry))
+    return kids
+
+
+def tree(pid: int) -> list[int]:
+    kids = _children_map()
+    result, todo = [pid], [pid]
+    while todo:
+        for kid in kids.get(todo.pop(), []):
+            result.append(kid)
+            todo.append(kid)
+    return result
+
+
+def rss_kib(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def process_name(pid: int) -> str:
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return "?"
+    words = [a.decode(errors="replace") for a in argv if a]
+    if "vorgang.cli" in words:
+        return words[words.index("vorgang.cli") + 1]
+    return Path(words[0]).name if words else "?"
+
+
+class MemorySampler(threading.Thread):
+    def __init__(self, root: int, interval: float = 0.2) -> None:
+        super().__init__(daemon=True)
+        self.root, self.interval = root, interval
+        self.peak_total = 0
+        self.peak_by_name: dict[str, int] = {}
+        self.current_total = 0
+        self._halt = threading.Event()
+
+    def run(self) -> None:
+        while not self._halt.is_set():
+            total = 0
+            by_name: dict[str, int] = {}
+            for pid in tree(self.root):
+                rss = rss_kib(pid)
+                total += rss
+                name = process_name(pid)
+                by_name[name] = by_name.get(name, 0) + rss
+            self.current_total = total
+            self.peak_total = max(self.peak_total, total)
+            for name, rss in by_name.items():
+                self.peak_by_name[name] = max(self.peak_by_name.get(name, 0), rss)
+            self._halt.wait(self.interval)
+
+    def stop(self) -> None:
+        self._halt.set()
+        self.join(timeout=5)
+
+
+# --- sending ----------------------------------------------------------------------------
+
+
+class Sender(threading.Thread):
+    """One LMTP session, sending messages ``start, start+step, ...`` (an MTA's connection)."""
+
+    def __init__(self, port: int, indexes: range, seeds: list[Seed], kind_of: str) -> None:
+        super().__init__(daemon=True)
+        self.port, self.indexes, self.seeds, self.kind_of = port, indexes, seeds, kind_of
+        self.ids: list[str] = []
+        self.bytes = 0
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            client = smtplib.LMTP("127.0.0.1", self.port, timeout=120)
+            for i in self.indexes:
+                message_id, raw = make_message(i, self.seeds, kind_of=self.kind_of)
+                refused = client.sendmail("mta@bench.example", [DEPARTMENT], raw)
+                if refused:
+                    raise RuntimeError(f"refused: {refused}")
+                self.ids.append(message_id)
+                self.bytes += len(raw)
+            client.quit()
+        except BaseException as exc:
+            self.error = exc
+
+
+def send_all(port: int, n: int, seeds: list[Seed], connections: int, kind_of: str) -> list[Sender]:
+    senders = [Sender(port, range(k, n, connections), seeds, kind_of) for k in range(connections)]
+    for sender in senders:
+        sender.start()
+    return senders
+
+
+# --- main -------------------------------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=1000)
+    parser.add_argument("--connections", type=int, default=4, help="parallel LMTP sessions")
+    parser.add_argument("--seeds", type=int, default=50, help="existing cases replies go to")
+    parser.add_argument("--timeout", type=float, default=7200)
+    parser.add_argument("--keep", action="store_true", help="keep the data directory")
+    parser.add_argument(
+        "--split", action="store_true", help="measure the listener and the worker apart"
+    )
+    args = parser.parse_args()
+
+    data_dir = Path(tempfile.mkdtemp(prefix="vorgang-ingest-"))
+    env = {
+        **os.environ,
+        "VORGANG_DATA_DIR": str(data_dir),
+        "VORGANG_LOG_LEVEL": "WARNING",
+        "PYTHONUNBUFFERED": "1",
+    }
+    with contextlib.ExitStack() as stack:
+        if os.environ.get("DATABASE_URL"):
+            env["DATABASE_URL"] = stack.enter_context(scratch_database(os.environ["DATABASE_URL"]))
+        try:
+            return (run_split if args.split else run)(args, env, data_dir)
+        finally:
+            if args.keep:
+                print(f"kept: {data_dir}")
+            else:
+                shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def prepare(env: dict[str, str]) -> None:
+    """Migrate, create the department, and set up Django in this process to watch."""
+    for step in (
+        ["migrate", "--noinput", "-v", "0"],
+        ["department", "create", "Bürgerbüro", "--address", DEPARTMENT],
+    ):
+        subprocess.run(vorgang_argv(*step), env=env, check=True, capture_output=True, timeout=120)  # noqa: S603
+
+    os.environ.update({k: v for k, v in env.items() if k in ("VORGANG_DATA_DIR", "DATABASE_URL")})
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vorgang.conf.settings")
+    import django
+
+    django.setup()
+
+
+def seed_cases(port: int, count: int, done_count: Callable[[], int]) -> list[Seed]:
+    """Send ``count`` first messages and wait until they are cases (not timed)."""
+    from vorgang.tickets.models import Article
+
+    senders = send_all(port, count, [], 1, "seed")
+    for sender in senders:
+        sender.join()
+        if sender.error:
+            raise sender.error
+    deadline = time.monotonic() + 300
+    while done_count() < count:
+        if time.monotonic() > deadline:
+            raise TimeoutError("seed messages not processed")
+        time.sleep(0.2)
+    seed_ids = [mid for s in senders for mid in s.ids]
+    by_id = dict(
+        Article.objects.filter(message_id__in=seed_ids).values_list("message_id", "ticket__number")
+    )
+    return [Seed(str(by_id[mid]), mid) for mid in seed_ids]
+
+
+def run_split(args: argparse.Namespace, env: dict[str, str], data_dir: Path) -> int:
+    n = args.n
+    database = "PostgreSQL" if env.get("DATABASE_URL") else "SQLite"
+    prepare(env)
+    from django.db import close_old_connections
+
+    from vorgang.channels.models import InboundMessage
+
+    def done_count() -> int:
+        close_old_connections()
+        return InboundMessage.objects.filter(status__in=["processed", "duplicate"]).count()
+
+    port = free_port()
+    logs = data_dir / "logs"
+    logs.mkdir()
+    env = {**env, "VORGANG_WORKER_INTERVAL": "0.1"}
+    with (logs / "lmtp.log").open("wb") as out:
+        listener = subprocess.Popen(  # noqa: S603
+            vorgang_argv("lmtp", "--port", str(port)),
+            env=env,
+            stdout=out,
+            stderr=out,
+            preexec_fn=die_with_parent(),
+        )
+    with (logs / "worker.log").open("wb") as out:
+        worker = subprocess.Popen(  # noqa: S603
+            vorgang_argv("worker"), env=env, stdout=out, stderr=out, preexec_fn=die_with_parent()
+        )
+    try:
+        wait_for_port(port, 60)
+        seeds = seed_cases(port, args.seeds, done_count)
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=30)
+
+        started = time.monotonic()
+        senders = send_all(port, n, seeds, args.connections, "m")
+        for sender in senders:
+            sender.join()
+            if sender.error:
+                raise sender.error
+        handed_over = time.monotonic()
+
+        with (logs / "worker.log").open("ab") as out:
+            worker = subprocess.Popen(  # noqa: S603
+                vorgang_argv("worker"),
+                env=env,
+                stdout=out,
+                stderr=out,
+                preexec_fn=die_with_parent(),
+            )
+        work_started = time.monotonic()
+        while done_count() < args.seeds + n:
+            if InboundMessage.objects.filter(status="failed").exists():
+                raise RuntimeError("messages failed; see `vorgang mail list`")
+            if time.monotonic() - work_started > args.timeout:
+                raise TimeoutError("processing took too long")
+            time.sleep(0.1)
+        processed = time.monotonic()
+    finally:
+        for process in (worker, listener):
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+        from django.db import connections
+
+        connections.close_all()
+    print(f"database:      {database}")
+    print(f"messages:      {n} ({args.connections} LMTP sessions, {args.seeds} earlier cases)")
+    print(
+        f"listener only: {n / (handed_over - started):8.1f} messages/s (LMTP handover, no worker)"
+    )
+    print(
+        f"worker only:   {n / (processed - work_started):8.1f} messages/s "
+        "(processing a filled journal; includes the worker's start)"
+    )
+    return 0
+
+
+def run(args: argparse.Namespace, env: dict[str, str], data_dir: Path) -> int:
+    n = args.n
+    database = "PostgreSQL" if env.get("DATABASE_URL") else "SQLite"
+    prepare(env)
+    from django.db import close_old_connections
+
+    from vorgang.channels.models import InboundMessage
+    from vorgang.tickets.models import Article, Ticket
+
+    def done_count() -> int:
+        close_old_connections()
+        return InboundMessage.objects.filter(status__in=["processed", "duplicate"]).count()
+
+    def failed_count() -> int:
+        return InboundMessage.objects.filter(status="failed").count()
+
+    web_port, lmtp_port = free_port(), free_port()
+    log = data_dir / "serve.log"
+    with log.open("wb") as out:
+        serve = subprocess.Popen(  # noqa: S603
+            vorgang_argv("serve", "--port", str(web_port), "--lmtp-port", str(lmtp_port)),
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            preexec_fn=die_with_parent(),
+        )
+    sampler: MemorySampler | None = None
+    try:
+        wait_for_port(lmtp_port, 60)
+
+        # Existing cases for the replies (not timed).
+        seeds = seed_cases(lmtp_port, args.seeds, done_count)
+        tickets_before = Ticket.objects.count()
+        time.sleep(1.5)  # let the worker go idle, so its first look is part of the run
+
+        sampler = MemorySampler(serve.pid)
+        sampler.start()
+        time.sleep(0.5)
+        idle_rss = sampler.current_total
+        rss_at: list[tuple[int, int]] = []
+        target = args.seeds + n
+        started = time.monotonic()
+        senders = send_all(lmtp_port, n, seeds, args.connections, "m")
+        accepted_at: float | None = None
+        next_mark = 0.25
+        while True:
+            done = done_count() - args.seeds
+            if accepted_at is None and not any(s.is_alive() for s in senders):
+                accepted_at = time.monotonic()
+                for sender in senders:
+                    if sender.error:
+                        raise sender.error
+            if done / n >= next_mark:
+                rss_at.append((done, sampler.current_total))
+                next_mark += 0.25
+            if done + args.seeds >= target and accepted_at is not None:
+                break
+            if failed_count():
+                raise RuntimeError(f"{failed_count()} messages failed; see `vorgang mail list`")
+            if time.monotonic() - started > args.timeout:
+                raise TimeoutError(f"only {done} of {n} processed")
+            time.sleep(0.1)
+        finished = time.monotonic()
+        sampler.stop()
+
+        sent_ids = {mid for s in senders for mid in s.ids}
+        sent_bytes = sum(s.bytes for s in senders)
+        articles = Article.objects.filter(message_id__in=sent_ids).count()
+        new_cases = Ticket.objects.count() - tickets_before
+        assert accepted_at is not None
+    finally:
+        # Stop serve first: nothing below may leave it running.
+        if serve.poll() is None:
+            serve.send_signal(signal.SIGTERM)
+            try:
+                serve.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                serve.kill()
+        if sampler is not None:
+            sampler.stop()
+        from django.db import connections
+
+        connections.close_all()
+
+    e2e_rate = n / (finished - started)
+    accept_rate = n / (accepted_at - started)
+    parse_rate, parse_bytes = bare_parse_rate(n, seeds)
+    ratio = e2e_rate / parse_rate
+
+    print(
+        f"machine:       {platform.node()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+    )
+    print(f"database:      {database}")
+    print(
+        f"messages:      {n} ({sent_bytes / 1e6:.1f} MB; {args.seeds} earlier cases, "
+        f"{args.connections} LMTP sessions)"
+    )
+    print(f"stored:        {articles} articles, {new_cases} new cases (the rest replies)")
+    print(f"handover:      {accept_rate:8.1f} messages/s (LMTP, until the last 250)")
+    print(f"end to end:    {e2e_rate:8.1f} messages/s (until the last article stored)")
+    print(f"bare parse:    {parse_rate:8.1f} messages/s ({parse_bytes / 1e6:.1f} MB, stdlib)")
+    print(f"ratio:         {ratio:8.1%} of the bare parse rate (target: at least 40%)")
+    print(
+        f"memory:        peak {sampler.peak_total / 1024:.0f} MiB RSS over all processes "
+        f"(idle before: {idle_rss / 1024:.0f} MiB)"
+    )
+    print(
+        "  per process: "
+        + ", ".join(
+            f"{name} {kib / 1024:.0f}" for name, kib in sorted(sampler.peak_by_name.items())
+        )
+        + " (MiB, peak)"
+    )
+    print(
+        "  during run:  "
+        + ", ".join(f"{done}: {kib / 1024:.0f}" for done, kib in rss_at)
+        + " (processed: MiB)"
+    )
+    ok = articles == n
+    print("RESULT: " + ("OK" if ok else f"FAILED: {articles} articles for {n} messages"))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,61 @@
+"""Department addresses and their ``+token`` sub-addresses.
+
+``fuehrerschein@stadt.example`` is a department's address; a reply address of a
+case is ``fuehrerschein+<reply token>@stadt.example``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from email.utils import getaddresses
+
+from vorgang.accounts.models import Department
+
+
+@dataclass(frozen=True)
+class Recipient:
+    department: Department
+    token: str  # the part after "+", or ""
+
+
+def normalise(address: str) -> str:
+    """Lower-case the domain (local parts are case-sensitive in theory, not in practice)."""
+    address = address.strip().strip("<>").strip()
+    local, at, domain = address.rpartition("@")
+    if not at:
+        return address.lower()
+    return f"{local.lower()}@{domain.lower()}"
+
+
+def resolve(address: str) -> Recipient | None:
+    """The active department an address belongs to, with the sub-address token."""
+    address = normalise(address)
+    local, at, domain = address.rpartition("@")
+    if not at or not local:
+        return None
+    base, plus, token = local.partition("+")
+    department = (
+        Department.objects.filter(email_address__iexact=f"{base}@{domain}", active=True)
+        .select_related("tenant")
+        .first()
+    )
+    if department is None:
+        return None
+    return Recipient(department, token if plus else "")
+
+
+def reply_address(department: Department, token: str) -> str:
+    local, _at, domain = department.email_address.rpartition("@")
+    return f"{local}+{token}@{domain}"
+
+
+def first_known(addresses: list[str]) -> Recipient | None:
+    for address in addresses:
+        found = resolve(address)
+        if found is not None:
+            return found
+    return None
+
+
+def parse_list(header_value: str) -> list[str]:
+    return [normalise(addr) for _name, addr in getaddresses([header_value or ""]) if "@" in addr]

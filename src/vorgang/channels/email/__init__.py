@@ -1,0 +1,1 @@
+"""The e-mail channel: intake (LMTP, IMAP, pipe), parsing, filters, outbound."""

@@ -1,0 +1,61 @@
+"""Who wrote: a known citizen of the tenant by address (case-insensitive), else a new one.
+
+Never a citizen record for: one of our own department addresses (marked as
+mail not to answer), an agent's or admin's address of the same tenant (flagged
+for the agent instead, so staff do not turn into citizens), a bounce (the
+sender is a mail server). Citizens are looked up in the recipient department's
+tenant only, so a citizen of another tenant with the same address is never
+reused.
+"""
+
+from __future__ import annotations
+
+from email.utils import parseaddr
+
+from django.utils.translation import gettext as _
+
+from vorgang.accounts.models import Role, User
+from vorgang.accounts.services import find_or_create_citizen
+from vorgang.channels import addressing
+from vorgang.core.errors import InvalidInput
+
+from .base import IntakeContext
+
+
+def apply(ctx: IntakeContext) -> None:
+    if ctx.department is None or ctx.ignore_reason or ctx.bounce is not None:
+        return
+    address = addressing.normalise(ctx.parsed.from_email or "")
+    if not address or "@" not in address:
+        ctx.notes.append(_("The sender address is missing or unreadable."))
+        return
+    if addressing.resolve(address) is not None:
+        # Mail from one of our own addresses: never a citizen, and never answered.
+        ctx.suppress_auto_response = True
+        ctx.notes.append(_("This message was sent from one of our own addresses."))
+        return
+    tenant = ctx.department.tenant
+    staff = (
+        User.objects.filter(tenant=tenant, email__iexact=address, is_active=True)
+        .exclude(role=Role.CITIZEN)
+        .order_by("pk")
+        .first()
+    )
+    if staff is not None:
+        ctx.staff_sender = staff
+        ctx.notes.append(
+            _(
+                "The sender address belongs to a staff member (%(name)s), not to a citizen; "
+                "no citizen record was created."
+            )
+            % {"name": staff.display_name}
+        )
+        return
+    name = " ".join((ctx.parsed.from_display_name or parseaddr(ctx.parsed.from_)[0]).split())
+    first, _sp, last = name.rpartition(" ") if " " in name else ("", "", name)
+    try:
+        ctx.citizen = find_or_create_citizen(
+            tenant, address, first_name=first or name, last_name=last if first else ""
+        )
+    except InvalidInput:
+        ctx.notes.append(_("The sender address is not a valid e-mail address."))

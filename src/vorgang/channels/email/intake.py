@@ -1,0 +1,253 @@
+"""Processing one journal entry: parse, run the filters, write through tickets.services.
+
+Idempotent: the entry is locked, and the case/article and the entry's new status
+are written in one transaction, so a crash leaves either both or neither; a
+second run of a processed entry does nothing. An exception marks the entry
+``failed`` with the reason and never touches other entries.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from vorgang.accounts.models import FollowUpPolicy
+from vorgang.channels import addressing
+from vorgang.channels.models import InboundMessage, InboundStatus
+from vorgang.core import clock
+from vorgang.tickets import services
+from vorgang.tickets.models import Article, ArticleKind, SenderKind, StateKind, Ticket
+
+from . import outbound
+from .filters import bounce, loop_guard, run
+from .filters.base import IntakeContext
+from .parsing import ParsedMessage, parse
+
+log = logging.getLogger(__name__)
+
+DONE = (InboundStatus.PROCESSED, InboundStatus.DUPLICATE)
+NO_SUBJECT = "(ohne Betreff)"
+
+
+def process(inbound_id: int) -> str:
+    """Process one entry; returns its final status."""
+    with transaction.atomic():
+        entry = InboundMessage.objects.select_for_update().filter(pk=inbound_id).first()
+        if entry is None:
+            return "missing"
+        if entry.status in DONE:
+            return str(entry.status)
+        entry.status = InboundStatus.PROCESSING
+        entry.started_at = clock.now()
+        entry.attempts += 1
+        entry.save(update_fields=["status", "started_at", "attempts"])
+    try:
+        raw = entry.raw.read()
+        parsed = parse(raw)
+        with transaction.atomic():
+            entry = (
+                InboundMessage.objects.select_for_update().select_related("raw").get(pk=inbound_id)
+            )
+            if entry.status in DONE:
+                return str(entry.status)
+            duplicate = _earlier_copy(entry)
+            if duplicate is not None:
+                _finish(entry, InboundStatus.DUPLICATE, duplicate.ticket, duplicate.article)
+                return InboundStatus.DUPLICATE
+            ctx = run(IntakeContext(inbound=entry, parsed=parsed))
+            article = deliver(ctx, raw)
+            if ctx.new_case and article is not None and ctx.delivered_ticket is not None:
+                # Inside the same transaction: no case without its confirmation, or
+                # the other way round. The loop guard decides whether it may go out.
+                outbound.queue_confirmation(
+                    ctx.delivered_ticket, article, allowed=loop_guard.may_auto_respond(ctx)
+                )
+            _finish(
+                entry,
+                InboundStatus.PROCESSED,
+                article.ticket if article else None,
+                article,
+                note="; ".join([ctx.ignore_reason, *ctx.notes]).strip("; "),
+            )
+            return InboundStatus.PROCESSED
+    except Exception as exc:
+        # The reason is kept for admins; the log gets no citizen data, only the type.
+        log.warning("inbound %s failed: %s", inbound_id, type(exc).__name__)
+        with transaction.atomic():
+            InboundMessage.objects.filter(pk=inbound_id).update(
+                status=InboundStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:4000]
+            )
+        return InboundStatus.FAILED
+
+
+def _earlier_copy(entry: InboundMessage) -> InboundMessage | None:
+    """The same bytes to the same recipient, already processed (an MTA's second delivery)."""
+    return (
+        InboundMessage.objects.filter(
+            raw_id=entry.raw_id,
+            message_id=entry.message_id,
+            recipient=entry.recipient,
+            status=InboundStatus.PROCESSED,
+        )
+        .exclude(pk=entry.pk)
+        .select_related("ticket", "article")
+        .first()
+    )
+
+
+def _finish(
+    entry: InboundMessage,
+    status: str,
+    ticket: Ticket | None,
+    article: Article | None,
+    note: str = "",
+) -> None:
+    entry.status = status
+    entry.ticket = ticket
+    entry.article = article
+    entry.error = ""
+    entry.note = note[:2000]
+    entry.processed_at = clock.now()
+    if ticket is not None and entry.department_id is None:
+        entry.department_id = ticket.department_id
+        entry.tenant_id = ticket.tenant_id
+    entry.save(
+        update_fields=[
+            "status",
+            "ticket",
+            "article",
+            "error",
+            "note",
+            "processed_at",
+            "department",
+            "tenant",
+        ]
+    )
+
+
+class NoDepartment(Exception):
+    """No recipient belongs to an active department; an admin must route or retry it."""
+
+
+def _text(value: str) -> str:
+    """Text as the database takes it: PostgreSQL refuses NUL characters in text."""
+    return value.replace("\x00", "") if "\x00" in value else value
+
+
+def case_title(subject: str) -> str:
+    return " ".join(_text(subject or "").split()) or NO_SUBJECT
+
+
+def article_input(parsed: ParsedMessage, raw: bytes, ctx: IntakeContext) -> services.ArticleInput:
+    return services.ArticleInput(
+        body=_text(parsed.body),
+        kind=ArticleKind.EMAIL,
+        sender=SenderKind.CITIZEN if ctx.citizen else SenderKind.SYSTEM,
+        content_type=parsed.content_type,
+        subject=_text(parsed.subject),
+        from_addr=_text(parsed.from_),
+        to=_text(parsed.to),
+        cc=_text(parsed.cc),
+        message_id=_text(parsed.message_id),
+        in_reply_to=_text(parsed.in_reply_to),
+        references=_text(" ".join(parsed.references)),
+        attachments=[
+            services.AttachmentInput(
+                _text(a.filename), a.content, _text(a.content_type), _text(a.content_id)
+            )
+            for a in parsed.attachments
+        ],
+        raw=raw,
+        notice="\n".join(ctx.notes),
+    )
+
+
+def deliver(ctx: IntakeContext, raw: bytes) -> Article | None:
+    """Write the message as a new case or an article of ``ctx.ticket``; None when ignored.
+
+    Out-of-office replies and bounces join their case as they are: no reopening,
+    no follow-up policy (a closed case stays closed and gets no new sibling).
+    """
+    if ctx.ignore_reason:
+        return None
+    if ctx.department is None:
+        raise NoDepartment("no recipient address belongs to an active department")
+    data = article_input(ctx.parsed, raw, ctx)
+    if ctx.bounce is not None:
+        data = bounce.article_input(ctx, data)
+    ticket = ctx.ticket
+    if ticket is not None and ctx.bounce is None:
+        _flag_unexpected_sender(ctx, ticket)
+        data = replace(data, notice="\n".join(ctx.notes))
+        if not ctx.auto_reply:
+            ticket = _apply_follow_up_policy(ctx, ticket)
+    if ticket is None:
+        ticket = services.create_ticket(
+            None,
+            department=ctx.department,
+            title=case_title(ctx.parsed.subject),
+            citizen=ctx.citizen,
+            priority=ctx.priority,
+            tags=ctx.tags,
+            article=data,
+        )
+        if ctx.new_case_linked_to is not None:
+            services.link(None, ticket, ctx.new_case_linked_to)
+        article = ticket.articles.order_by("pk").first()
+        ctx.new_case = True
+    else:
+        article = services.add_article(None, ticket, data)
+        for tag in ctx.tags:
+            services.tag(None, ticket, tag)
+        if (
+            ctx.reopen
+            and not ctx.auto_reply
+            and ticket.state.kind not in (StateKind.OPEN, StateKind.NEW)
+        ):
+            services.change_state(None, ticket, "open")
+    ctx.delivered_ticket = ticket
+    if article is not None and ctx.bounce is not None:
+        bounce.record(ctx, article)
+    return article
+
+
+def _flag_unexpected_sender(ctx: IntakeContext, ticket: Ticket) -> None:
+    """Note when the sender is neither the case's citizen nor someone the case has copied."""
+    sender = addressing.normalise(ctx.parsed.from_email or "")
+    if not sender:
+        return
+    known = {addressing.normalise(ticket.citizen.email)} if ticket.citizen else set()
+    if sender in known:
+        return
+    for to_line, cc_line in ticket.articles.values_list("to", "cc").order_by("-pk")[:200]:
+        known.update(addressing.parse_list(cc_line))
+        known.update(addressing.parse_list(to_line))
+    if sender not in known:
+        ctx.notes.append(unexpected_sender_notice())
+
+
+def unexpected_sender_notice() -> str:
+    return _(
+        "The sender is neither the citizen of this case nor copied on it: please check "
+        "whether the message really belongs to this case."
+    )
+
+
+def _apply_follow_up_policy(ctx: IntakeContext, ticket: Ticket) -> Ticket | None:
+    """A reply to a closed case reopens it, or opens a new linked case, as the department says."""
+    if ticket.state.kind not in (StateKind.CLOSED, StateKind.MERGED):
+        return ticket
+    department = ticket.department
+    policy = department.follow_up_policy
+    if policy == FollowUpPolicy.REOPEN:
+        return ticket
+    if policy == FollowUpPolicy.NEW_AFTER_DAYS and ticket.closed_at is not None:
+        age = clock.now() - ticket.closed_at
+        if age.days < department.follow_up_days:
+            return ticket
+    ctx.new_case_linked_to = ticket
+    ctx.department = department
+    return None

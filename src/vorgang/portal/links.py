@@ -1,0 +1,165 @@
+"""Magic links to the citizen's case page: ``<base>/c/<token>/``.
+
+The token is random (``secrets.token_urlsafe(32)``) and only its SHA-256 is
+stored, so the database alone opens no case page. A link belongs to one case and
+the citizen the case had when it was issued; it expires
+``VORGANG_CASE_LINK_DAYS`` (30) days after it was issued or after the last message
+we sent the citizen (:func:`refresh`), and can be revoked.
+
+Because the token itself is never stored, an issued link cannot be shown again:
+:func:`case_url` issues a fresh one each time it is asked for (earlier ones stay
+valid until they expire).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db import transaction
+from django.urls import reverse
+
+from vorgang.core import clock
+from vorgang.core.errors import InvalidInput
+from vorgang.tickets.models import Ticket
+
+from .models import CaseLink
+
+TOKEN_BYTES = 32
+MAX_TOKEN_LENGTH = 100
+# last_used_at is written at most this often per link, to keep page views read-only.
+LAST_USED_RESOLUTION = timedelta(minutes=5)
+
+
+def link_days() -> int:
+    return int(getattr(settings, "VORGANG_CASE_LINK_DAYS", 30))
+
+
+def hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def base_url_for(ticket: Ticket) -> str:
+    """The tenant's own host name when it has one, else ``settings.BASE_URL``."""
+    base = str(settings.BASE_URL).rstrip("/")
+    host = (ticket.tenant.host or "").strip().strip("/")
+    if host:
+        scheme = urlsplit(base).scheme or "https"
+        return f"{scheme}://{host}"
+    return base
+
+
+def url_for_token(ticket: Ticket, raw: str) -> str:
+    return base_url_for(ticket) + reverse("portal:case", args=[raw])
+
+
+def issue_link(ticket: Ticket) -> str:
+    """A new link to the case page for the case's citizen, as an absolute URL."""
+    if ticket.citizen_id is None:
+        raise InvalidInput("This case has no citizen, so it has no case page.")
+    raw = secrets.token_urlsafe(TOKEN_BYTES)
+    now = clock.now()
+    CaseLink.objects.create(
+        ticket=ticket,
+        citizen_id=ticket.citizen_id,
+        token_hash=hash_token(raw),
+        created_at=now,
+        expires_at=now + timedelta(days=link_days()),
+    )
+    return url_for_token(ticket, raw)
+
+
+def case_url(ticket: Ticket) -> str:
+    """The case page link for a response (e.g. the submission API): always a fresh link.
+
+    Only the token's hash is stored, so an earlier link cannot be shown again; the
+    earlier ones stay valid.
+    """
+    return issue_link(ticket)
+
+
+def refresh(ticket: Ticket | int) -> int:
+    """Extend the case's links: each message we send the citizen keeps them alive.
+
+    Every link of the case's current citizen that is not revoked then expires
+    ``VORGANG_CASE_LINK_DAYS`` from now (never earlier than it already did).
+    Returns how many links were extended.
+    """
+    pk = ticket.pk if isinstance(ticket, Ticket) else ticket
+    citizen_id = Ticket.objects.filter(pk=pk).values_list("citizen_id", flat=True).first()
+    if citizen_id is None:
+        return 0
+    until = clock.now() + timedelta(days=link_days())
+    return CaseLink.objects.filter(
+        ticket_id=pk, citizen_id=citizen_id, revoked_at__isnull=True, expires_at__lt=until
+    ).update(expires_at=until)
+
+
+def revoke(link: CaseLink) -> None:
+    """The link stops working at once (the page then says so, with status 410)."""
+    if link.revoked_at is None:
+        link.revoked_at = clock.now()
+        CaseLink.objects.filter(pk=link.pk, revoked_at__isnull=True).update(
+            revoked_at=link.revoked_at
+        )
+
+
+def revoke_all(ticket: Ticket) -> int:
+    """Revoke every link of the case (e.g. when a link was forwarded by mistake)."""
+    return CaseLink.objects.filter(ticket=ticket, revoked_at__isnull=True).update(
+        revoked_at=clock.now()
+    )
+
+
+@dataclass(frozen=True)
+class LinkCheck:
+    """The outcome of opening a link: ``link`` when it works, else the HTTP status."""
+
+    link: CaseLink | None
+    status: int  # 200, 404 (unknown or forged) or 410 (expired or revoked)
+    reason: str = ""  # "unknown", "expired", "revoked", "citizen_changed"
+
+
+def check(raw: str) -> LinkCheck:
+    """Look a token up; never raises for bad input."""
+    if not raw or len(raw) > MAX_TOKEN_LENGTH:
+        return LinkCheck(None, 404, "unknown")
+    link = (
+        CaseLink.objects.select_related(
+            "ticket__state", "ticket__department", "ticket__tenant", "citizen"
+        )
+        .filter(token_hash=hash_token(raw))
+        .first()
+    )
+    if link is None:
+        return LinkCheck(None, 404, "unknown")
+    now = clock.now()
+    if link.revoked_at is not None:
+        return LinkCheck(link, 410, "revoked")
+    if link.expires_at <= now:
+        return LinkCheck(link, 410, "expired")
+    if link.ticket.citizen_id != link.citizen_id or not link.citizen.is_active:
+        return LinkCheck(link, 410, "citizen_changed")
+    if link.last_used_at is None or now - link.last_used_at > LAST_USED_RESOLUTION:
+        link.last_used_at = now
+
+        def touch() -> None:
+            CaseLink.objects.filter(pk=link.pk).update(last_used_at=now)
+
+        transaction.on_commit(touch)
+    return LinkCheck(link, 200)
+
+
+def newest_expiry(ticket: Ticket) -> datetime:
+    """When the newest link of the case expires (for the text of the link mail)."""
+    found = (
+        CaseLink.objects.filter(ticket=ticket, revoked_at__isnull=True)
+        .order_by("-expires_at")
+        .values_list("expires_at", flat=True)
+        .first()
+    )
+    return found or clock.now() + timedelta(days=link_days())
