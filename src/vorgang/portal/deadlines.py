@@ -61,7 +61,7 @@ def _guarded(step: Callable[[InformationRequest, datetime], None], pk: int, now:
     try:
         with transaction.atomic():
             request = (
-                InformationRequest.objects.select_for_update()
+                InformationRequest.objects.select_for_update(of=("self",))
                 .select_related("ticket__state", "ticket__citizen", "ticket__department")
                 .filter(pk=pk)
                 .first()
