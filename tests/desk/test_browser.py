@@ -131,7 +131,7 @@ def test_agent_adds_a_note_with_the_keyboard(
     rich_case(world)
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="de-DE")
     page = context.new_page()
-    page.set_default_timeout(15_000)
+    page.set_default_timeout(30_000)
 
     # Sign in.
     page.goto(f"{live_server.url}/login/")

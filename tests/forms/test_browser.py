@@ -180,7 +180,7 @@ def test_registration_by_keyboard(
 
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="de-DE")
     page = context.new_page()
-    page.set_default_timeout(15_000)
+    page.set_default_timeout(30_000)
     number = journey(page, base, screens, "de")
     ticket = Ticket.objects.get(number=number)
     assert ticket.service == demo_services["anmeldung"]

@@ -109,7 +109,7 @@ def test_citizen_answers_a_request_with_the_keyboard(
     # The agent asks for the eye test on the case view.
     agent = browser.new_context(viewport={"width": 1280, "height": 900}, locale="de-DE")
     desk = agent.new_page()
-    desk.set_default_timeout(15_000)
+    desk.set_default_timeout(30_000)
     desk.goto(f"{base}/login/")
     desk.get_by_label("Benutzername").fill("anna")
     desk.get_by_label("Passwort").fill(PASSWORD)
@@ -133,7 +133,7 @@ def test_citizen_answers_a_request_with_the_keyboard(
     # The citizen opens the link from the e-mail.
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="de-DE")
     page = context.new_page()
-    page.set_default_timeout(15_000)
+    page.set_default_timeout(30_000)
     page.goto(url)
     assert page.locator("html").get_attribute("lang") == "de"
     page.get_by_role("heading", name=f"Ihr Vorgang {world.ticket.number}").wait_for()

