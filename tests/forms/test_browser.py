@@ -9,19 +9,17 @@ English. Screenshots are copied to /tmp/form-screens/.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.core import mail
-from django.db import connections
 
+from tests.browser import assert_accessible, browser_session, screenshot_dir
 from vorgang.catalogue.models import OnlineService
 from vorgang.tickets.models import Ticket
 
-from ..desk.test_browser import BAD_IMPACTS, CHROMIUM, CHROMIUM_ARGS, _unavailable
 from .conftest import PDF
 
 SCREENS_COPY = Path("/tmp/form-screens")
@@ -34,45 +32,12 @@ pytestmark = [
 
 @pytest.fixture
 def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        _unavailable(f"{CHROMIUM} is missing (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("playwright is not installed (pip install -e '.[dev]')")
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-            # Playwright runs greenlets: Django sees other connection objects here; close
-            # them, or PostgreSQL cannot drop the test database.
-            connections.close_all()
+    yield from browser_session(monkeypatch)
 
 
 @pytest.fixture
 def screens(tmp_path: Path) -> Iterator[Path]:
-    target = tmp_path / "screens"
-    target.mkdir()
-    yield target
-    SCREENS_COPY.mkdir(parents=True, exist_ok=True)
-    for png in target.glob("*.png"):
-        shutil.copy(png, SCREENS_COPY / png.name)
-
-
-def assert_accessible(page: Any, name: str) -> None:
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page)
-    bad = [v for v in results.response["violations"] if v.get("impact") in BAD_IMPACTS]
-    report = "\n".join(
-        f"{v['id']} ({v['impact']}): {v['help']} -> "
-        + "; ".join(n["target"][0] if n.get("target") else "?" for n in v["nodes"][:5])
-        for v in bad
-    )
-    assert not bad, f"axe on the {name} page:\n{report}"
+    yield from screenshot_dir(tmp_path, SCREENS_COPY)
 
 
 def active_id(page: Any) -> str:
@@ -175,7 +140,9 @@ def test_registration_by_keyboard(
     screens: Path,
     settings: Any,
 ) -> None:
-    settings.VORGANG_FORM_MIN_SECONDS = 1
+    # A warm browser fills the form in under a second; the minimum age is tested in
+    # test_guards.py, here it would only make the test depend on the machine's speed.
+    settings.VORGANG_FORM_MIN_SECONDS = 0
     base = live_server.url
 
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="de-DE")
