@@ -7,32 +7,19 @@ pages. Screenshots go to a temporary dir and are copied to /tmp/desk-screens/.
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import connections
 
+from tests.browser import assert_accessible, browser_session, screenshot_dir
 from vorgang.accounts import services as accounts
 from vorgang.tickets import services
 
 from .conftest import PASSWORD, World, make_ticket
 
-CHROMIUM = Path(os.environ.get("VORGANG_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 SCREENS_COPY = Path("/tmp/desk-screens")
-BAD_IMPACTS = {"serious", "critical"}
 
 pytestmark = [
     pytest.mark.browser,
@@ -40,56 +27,14 @@ pytestmark = [
 ]
 
 
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI", "").lower() in ("true", "1"):
-        pytest.fail(f"browser test cannot run in CI: {reason}")
-    pytest.skip(reason)
-
-
 @pytest.fixture
 def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        _unavailable(f"{CHROMIUM} is missing (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("playwright is not installed (pip install -e '.[dev]')")
-    # Playwright's sync API runs an event loop in this thread; the test still talks
-    # to the database synchronously, which is safe here.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-            # Inside this block Django sees another context (Playwright runs greenlets),
-            # hence other connection objects: close them here, or PostgreSQL cannot drop
-            # the test database at the end.
-            connections.close_all()
+    yield from browser_session(monkeypatch)
 
 
 @pytest.fixture
 def screens(tmp_path: Path) -> Iterator[Path]:
-    target = tmp_path / "screens"
-    target.mkdir()
-    yield target
-    SCREENS_COPY.mkdir(parents=True, exist_ok=True)
-    for png in target.glob("*.png"):
-        shutil.copy(png, SCREENS_COPY / png.name)
-
-
-def assert_accessible(page: Any, name: str) -> None:
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page)
-    bad = [v for v in results.response["violations"] if v.get("impact") in BAD_IMPACTS]
-    report = "\n".join(
-        f"{v['id']} ({v['impact']}): {v['help']} -> "
-        + "; ".join(n["target"][0] if n.get("target") else "?" for n in v["nodes"][:5])
-        for v in bad
-    )
-    assert not bad, f"axe on the {name} page:\n{report}"
+    yield from screenshot_dir(tmp_path, SCREENS_COPY)
 
 
 def rich_case(world: World) -> None:

@@ -9,31 +9,18 @@ English. Screenshots go to a temporary dir and are copied to /tmp/portal-screens
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import connections
 
+from tests.browser import assert_accessible, browser_session, screenshot_dir
 from vorgang.tickets.models import Article
 
 from .conftest import PASSWORD, PDF, World, path_of
 
-CHROMIUM = Path(os.environ.get("VORGANG_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 SCREENS_COPY = Path("/tmp/portal-screens")
-BAD_IMPACTS = {"serious", "critical"}
 
 pytestmark = [
     pytest.mark.browser,
@@ -41,53 +28,14 @@ pytestmark = [
 ]
 
 
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI", "").lower() in ("true", "1"):
-        pytest.fail(f"browser test cannot run in CI: {reason}")
-    pytest.skip(reason)
-
-
 @pytest.fixture
 def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        _unavailable(f"{CHROMIUM} is missing (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("playwright is not installed (pip install -e '.[dev]')")
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-            # Playwright runs greenlets: Django sees other connection objects in this
-            # block; close them, or PostgreSQL cannot drop the test database.
-            connections.close_all()
+    yield from browser_session(monkeypatch)
 
 
 @pytest.fixture
 def screens(tmp_path: Path) -> Iterator[Path]:
-    target = tmp_path / "screens"
-    target.mkdir()
-    yield target
-    SCREENS_COPY.mkdir(parents=True, exist_ok=True)
-    for png in target.glob("*.png"):
-        shutil.copy(png, SCREENS_COPY / png.name)
-
-
-def assert_accessible(page: Any, name: str) -> None:
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page)
-    bad = [v for v in results.response["violations"] if v.get("impact") in BAD_IMPACTS]
-    report = "\n".join(
-        f"{v['id']} ({v['impact']}): {v['help']} -> "
-        + "; ".join(n["target"][0] if n.get("target") else "?" for n in v["nodes"][:5])
-        for v in bad
-    )
-    assert not bad, f"axe on the {name} page:\n{report}"
+    yield from screenshot_dir(tmp_path, SCREENS_COPY)
 
 
 def _focused_text(page: Any) -> str:

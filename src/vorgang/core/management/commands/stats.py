@@ -7,21 +7,12 @@ from argparse import ArgumentParser
 from typing import Any
 
 from django.core.management.base import BaseCommand
-from django.db.models import Count, Model
+from django.db.models import Count
 
 from vorgang.accounts.models import Role, Tenant, User
+from vorgang.channels.models import InboundMessage, InboundStatus
 from vorgang.core.management.utils import add_tenant_argument, require_migrated, tenant_by_slug
 from vorgang.tickets.models import Article, Attachment, State, Ticket
-
-
-def inbound_model() -> type[Model] | None:
-    """The mail journal's model, once the channels app exists."""
-    try:
-        from vorgang.channels.models import InboundMessage
-    except (ImportError, RuntimeError):  # not there yet, or not installed
-        return None
-    model: type[Model] = InboundMessage
-    return model
 
 
 def collect(tenant: Tenant | None = None) -> dict[str, Any]:
@@ -52,23 +43,14 @@ def collect(tenant: Tenant | None = None) -> dict[str, Any]:
 
 
 def _inbound_counts(tenant: Tenant | None) -> dict[str, int]:
-    model = inbound_model()
-    if model is None:
-        return {}
-    messages = model._default_manager.all()
+    messages = InboundMessage.objects.all()
     if tenant is not None:
-        field_names = {f.name for f in model._meta.get_fields()}
-        if "tenant" not in field_names:
-            return {}  # the journal is not split by tenant: nothing to report for one
         # Messages for no known recipient belong to no tenant and are counted only in all.
         messages = messages.filter(tenant=tenant)
     rows = messages.values_list("status").annotate(n=Count("pk")).values_list("status", "n")
-    # Every status the journal knows, in its order, zeros included; then any other.
-    counts = {
-        str(value): 0
-        for value, _label in getattr(model._meta.get_field("status"), "choices", None) or []
-    }
-    for status, n in sorted(rows):
+    # Every status of the journal, in its order, zeros included.
+    counts = dict.fromkeys(InboundStatus.values, 0)
+    for status, n in rows:
         counts[str(status)] = n
     return counts
 
