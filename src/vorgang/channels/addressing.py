@@ -6,10 +6,12 @@ case is ``fuehrerschein+<reply token>@stadt.example``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import getaddresses
 
 from vorgang.accounts.models import Department
+from vorgang.core import batchcache
 
 
 @dataclass(frozen=True)
@@ -34,14 +36,23 @@ def resolve(address: str) -> Recipient | None:
     if not at or not local:
         return None
     base, plus, token = local.partition("+")
-    department = (
-        Department.objects.filter(email_address__iexact=f"{base}@{domain}", active=True)
-        .select_related("tenant")
-        .first()
+    department = batchcache.memo(
+        ("department-address", f"{base}@{domain}"), _department_at(base, domain)
     )
     if department is None:
         return None
     return Recipient(department, token if plus else "")
+
+
+def _department_at(base: str, domain: str) -> Callable[[], Department | None]:
+    def lookup() -> Department | None:
+        return (
+            Department.objects.filter(email_address__iexact=f"{base}@{domain}", active=True)
+            .select_related("tenant")
+            .first()
+        )
+
+    return lookup
 
 
 def reply_address(department: Department, token: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 from datetime import timedelta
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
@@ -59,9 +60,35 @@ def accept(
             size=len(raw),
             source_ref=source_ref[:200],
         )
-        transaction.on_commit(lambda: enqueue(entry.pk))
+        transaction.on_commit(request_drain)
     log.info("inbound %s accepted via %s (%d bytes)", entry.pk, channel, len(raw))
     return entry
+
+
+def request_drain(*, force: bool = False) -> None:
+    """Make sure a drain task will look at the journal after this moment.
+
+    A drain that is queued but not started yet will see every entry committed
+    before it starts, so a second one is not needed: under a flood of mail this
+    keeps one waiting task instead of one per message.
+    """
+    from .tasks import drain_inbound
+
+    if not force and _drain_waiting(drain_inbound):
+        return
+    drain_inbound.enqueue()
+
+
+def _drain_waiting(task: Any) -> bool:
+    from django_tasks.base import TaskResultStatus
+    from django_tasks_db.backend import DatabaseBackend
+    from django_tasks_db.models import DBTaskResult
+
+    if not isinstance(task.get_backend(), DatabaseBackend):
+        return False
+    return DBTaskResult.objects.filter(
+        task_path=task.module_path, status=TaskResultStatus.READY
+    ).exists()
 
 
 def enqueue(inbound_id: int) -> None:

@@ -15,7 +15,9 @@ def settle_on_citizen_reply(event: events.Event) -> None:
     from .information import _notify_owner_later, settle_requests
     from .models import InformationRequest
 
-    if event.article_id is None:
+    if event.article_id is None or event.changes.get("sender", SenderKind.CITIZEN) != (
+        SenderKind.CITIZEN
+    ):
         return
     article = (
         Article.objects.filter(pk=event.article_id, sender=SenderKind.CITIZEN, internal=False)

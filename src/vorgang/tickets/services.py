@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from vorgang.accounts import access
 from vorgang.accounts.models import AccessLevel, Department, Organisation, User
 from vorgang.catalogue.models import OnlineService
-from vorgang.core import clock
+from vorgang.core import batchcache, clock
 from vorgang.core.errors import InvalidInput, InvalidTransition, NotFound, PermissionDenied
 
 from . import events, history, numbering, workflow
@@ -74,6 +74,8 @@ class ArticleInput:
     notice: str = ""  # shown to agents beside the article
     attachments: Sequence[AttachmentInput] = field(default_factory=tuple)
     raw: bytes | None = None
+    # Queue this e-mail for sending although no agent wrote it (automatic confirmations).
+    send: bool = False
 
 
 # --- permission checks ----------------------------------------------------------------
@@ -139,7 +141,12 @@ def _touch(ticket: Ticket, *fields: str) -> None:
 def state_by_name(name: str | State) -> State:
     if isinstance(name, State):
         return name
-    state = State.objects.filter(Q(name=name) | Q(kind=name), active=True).order_by("pk").first()
+    state = batchcache.memo(
+        ("state", name),
+        lambda: (
+            State.objects.filter(Q(name=name) | Q(kind=name), active=True).order_by("pk").first()
+        ),
+    )
     if state is None:
         raise InvalidInput(_("Unknown state %(name)s.") % {"name": repr(name)})
     return state
@@ -149,7 +156,10 @@ def priority_by_name(name: str | int | Priority | None) -> Priority:
     if isinstance(name, Priority):
         return name
     if name is None:
-        found = Priority.objects.filter(is_default=True).first() or Priority.objects.first()
+        found = batchcache.memo(
+            ("priority", None),
+            lambda: Priority.objects.filter(is_default=True).first() or Priority.objects.first(),
+        )
     elif isinstance(name, int) or str(name).isdigit():
         found = Priority.objects.filter(level=int(name)).first()
     else:
@@ -325,7 +335,7 @@ def _create_article(ticket: Ticket, actor: Actor, data: ArticleInput) -> Article
         in_reply_to=data.in_reply_to[:500],
         references=data.references,
         raw=Blob.store(data.raw) if data.raw is not None else None,
-        delivery_status=_initial_delivery(data.kind, sender, internal),
+        delivery_status=_initial_delivery(data.kind, sender, internal, data.send),
         notice=data.notice,
         created_by=actor,
     )
@@ -344,13 +354,19 @@ def _create_article(ticket: Ticket, actor: Actor, data: ArticleInput) -> Article
         changed.append("first_response_at")
     ticket.save(update_fields=changed)
     history.record(ticket, _actor_id(actor), "article_added", new=f"{article.kind}:{article.pk}")
-    events.emit(events.Event(events.ARTICLE_CREATED, ticket.pk, _actor_id(actor), article.pk))
+    # What subscribers most often ask about the article travels with the event, so that
+    # most of them can decide without a query.
+    about = {"kind": article.kind, "sender": sender, "internal": internal}
+    events.emit(
+        events.Event(events.ARTICLE_CREATED, ticket.pk, _actor_id(actor), article.pk, about)
+    )
     return article
 
 
-def _initial_delivery(kind: str, sender: str, internal: bool) -> str:
-    """An agent's public e-mail article is queued for sending; nothing else is sent."""
-    if kind == ArticleKind.EMAIL and sender == SenderKind.AGENT and not internal:
+def _initial_delivery(kind: str, sender: str, internal: bool, send: bool) -> str:
+    """An agent's public e-mail article is queued for sending, and system mail that asks to
+    be; nothing else is sent."""
+    if kind == ArticleKind.EMAIL and not internal and (sender == SenderKind.AGENT or send):
         return DeliveryStatus.QUEUED
     return DeliveryStatus.NONE
 

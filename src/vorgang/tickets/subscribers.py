@@ -14,7 +14,10 @@ def queue_outbound_mail(event: events.Event) -> None:
     """Hand e-mail articles written by agents to the worker for delivery."""
     from .models import Article, ArticleKind, DeliveryStatus, SenderKind
 
-    if event.article_id is None:
+    if (
+        event.article_id is None
+        or event.changes.get("kind", ArticleKind.EMAIL) != ArticleKind.EMAIL
+    ):
         return
     queued = Article.objects.filter(
         pk=event.article_id,

@@ -47,9 +47,9 @@ def test_accepted_message_is_journaled_then_becomes_a_case(
     assert entry.tenant_id == department.tenant_id
     assert entry.message_id == "<anmeldung-1@example.org>"
     assert entry.raw.read() == raw
-    # Processing was queued for the worker, by id.
+    # Processing was queued for the worker: one drain of the journal.
     task = DBTaskResult.objects.get()
-    assert task.args_kwargs["args"] == [entry.pk]
+    assert task.task_path == "vorgang.channels.tasks.drain_inbound"
 
     assert process(entry.pk) == InboundStatus.PROCESSED
     entry.refresh_from_db()

@@ -12,12 +12,13 @@ import logging
 from dataclasses import replace
 
 from django.db import transaction
+from django.db.models import F
 from django.utils.translation import gettext as _
 
 from vorgang.accounts.models import FollowUpPolicy
 from vorgang.channels import addressing
 from vorgang.channels.models import InboundMessage, InboundStatus
-from vorgang.core import clock
+from vorgang.core import batchcache, clock
 from vorgang.tickets import services
 from vorgang.tickets.models import Article, ArticleKind, SenderKind, StateKind, Ticket
 
@@ -32,18 +33,62 @@ DONE = (InboundStatus.PROCESSED, InboundStatus.DUPLICATE)
 NO_SUBJECT = "(ohne Betreff)"
 
 
-def process(inbound_id: int) -> str:
-    """Process one entry; returns its final status."""
+# A drain claims this many entries at a time (a SIGKILL leaves at most these stale), and
+# hands the worker back after DRAIN_LIMIT so that outgoing mail does not wait behind a flood.
+BATCH_SIZE = 20
+DRAIN_LIMIT = 500
+
+
+def drain(batch_size: int = BATCH_SIZE, limit: int = DRAIN_LIMIT) -> tuple[int, bool]:
+    """Process received entries in batches: (how many, whether some are left for later).
+
+    One task per batch instead of one per message, and lookups (departments by
+    address, states) made once per batch: that is what lets the worker keep up
+    with the listener. Each entry still gets its own transaction, so one bad
+    message fails alone.
+    """
+    done = 0
+    while done < limit:
+        ids = claim(min(batch_size, limit - done))
+        if not ids:
+            return done, False
+        with batchcache.batch():
+            for pk in ids:
+                process(pk, claimed=True)
+        done += len(ids)
+    return done, InboundMessage.objects.filter(status=InboundStatus.RECEIVED).exists()
+
+
+def claim(limit: int) -> list[int]:
+    """Mark up to ``limit`` received entries as processing (oldest first) and return them.
+
+    On PostgreSQL, rows another worker holds are skipped, so several workers can
+    drain at once; SQLite has one writer anyway.
+    """
     with transaction.atomic():
-        entry = InboundMessage.objects.select_for_update().filter(pk=inbound_id).first()
-        if entry is None:
-            return "missing"
-        if entry.status in DONE:
-            return str(entry.status)
-        entry.status = InboundStatus.PROCESSING
-        entry.started_at = clock.now()
-        entry.attempts += 1
-        entry.save(update_fields=["status", "started_at", "attempts"])
+        ids = list(
+            InboundMessage.objects.select_for_update(skip_locked=True)
+            .filter(status=InboundStatus.RECEIVED)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:limit]
+        )
+        if ids:
+            InboundMessage.objects.filter(pk__in=ids).update(
+                status=InboundStatus.PROCESSING, started_at=clock.now(), attempts=F("attempts") + 1
+            )
+    return ids
+
+
+def process(inbound_id: int, *, claimed: bool = False) -> str:
+    """Process one entry; returns its final status. ``claimed``: ``claim`` marked it."""
+    if claimed:
+        entry = InboundMessage.objects.select_related("raw").filter(pk=inbound_id).first()
+    else:
+        entry = _claim_one(inbound_id)
+    if entry is None:
+        return "missing"
+    if entry.status in DONE:
+        return str(entry.status)
     try:
         raw = entry.raw.read()
         parsed = parse(raw)
@@ -81,6 +126,20 @@ def process(inbound_id: int) -> str:
                 status=InboundStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:4000]
             )
         return InboundStatus.FAILED
+
+
+def _claim_one(inbound_id: int) -> InboundMessage | None:
+    """Mark one entry as processing (unless it is done), counting the attempt first: a
+    crash during processing leaves the entry ``processing`` for the recovery job."""
+    with transaction.atomic():
+        entry = InboundMessage.objects.select_for_update().filter(pk=inbound_id).first()
+        if entry is None or entry.status in DONE:
+            return entry
+        entry.status = InboundStatus.PROCESSING
+        entry.started_at = clock.now()
+        entry.attempts += 1
+        entry.save(update_fields=["status", "started_at", "attempts"])
+    return entry
 
 
 def _earlier_copy(entry: InboundMessage) -> InboundMessage | None:

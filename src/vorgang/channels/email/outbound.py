@@ -444,10 +444,9 @@ def queue_confirmation(
                 message_id=new_message_id(ticket),
                 in_reply_to=parent.message_id if parent is not None else "",
                 references=" ".join(references_for(parent)),
+                send=True,
             ),
         )
-        services.queue_delivery(article.pk)
-        article.refresh_from_db()
         transaction.on_commit(lambda: _enqueue(article.pk))
     return article
 
