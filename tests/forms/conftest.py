@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 
 from vorgang.accounts.models import Department, Tenant
@@ -161,7 +160,6 @@ def _forms_settings(settings: Any) -> None:
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
     settings.BASE_URL = "https://vorgang.stadt.example"
-    cache.clear()
 
 
 @pytest.fixture

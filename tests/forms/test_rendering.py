@@ -238,3 +238,20 @@ def test_tenant_for_request_by_host(rf: Any, service: OnlineService) -> None:
     assert tenant_for_request(rf.get("/", HTTP_HOST="formulare.nachbar.example:8080")) == other
     assert tenant_for_request(rf.get("/", HTTP_HOST="localhost")) == Tenant.default()
     assert tenant_for_request(rf.get("/", HTTP_HOST="[::1]:8000")) == Tenant.default()
+
+
+def test_yes_no_box_is_not_marked_required_but_a_confirmation_is() -> None:
+    """Unticked is a valid answer to "I have already had an eye test": no "required" mark,
+    which would make people think they must tick it; "I confirm ..." must be ticked."""
+    schema = {
+        "type": "object",
+        "required": ["eye_test_done", "consent"],
+        "properties": {
+            "eye_test_done": {"type": "boolean"},
+            "consent": {"type": "boolean", "const": True},
+        },
+    }
+    fields = {f.path: f for f in build_fields(schema, {}, "de")}
+    assert fields["eye_test_done"].widget == "checkbox" and not fields["eye_test_done"].required
+    assert fields["consent"].widget == "checkbox" and fields["consent"].required
+    assert read_data(schema, QueryDict(""))["eye_test_done"] is False

@@ -203,3 +203,25 @@ def test_tenant_logo_is_shown_and_served(client: Client, world: World) -> None:
 
 
 PNG_LOGO = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
+
+
+def test_timeline_does_not_repeat_the_links_of_our_mails(client: Client, world: World) -> None:
+    """A screenshot of the page, or someone looking over a shoulder, gets no working link."""
+    from vorgang.portal import links
+
+    mailed = links.issue_link(world.ticket)
+    services.add_article(
+        None,
+        world.ticket,
+        services.ArticleInput(
+            body=f"Ihre Vorgangsseite:\n\n{mailed}\n\nBitte geben Sie den Link nicht weiter.",
+            kind="email",
+            sender="system",
+            to="max.mustermann@example.org",
+        ),
+    )
+    page = _page(client, world.link())
+    token = mailed.rstrip("/").rpartition("/")[2]
+    assert token not in page
+    assert "Ihre Vorgangsseite:" in page and "Bitte geben Sie den Link nicht weiter." in page
+    assert client.get(f"/c/{token}/").status_code == 200  # the link itself still works

@@ -9,8 +9,9 @@ from django.core import mail
 from django.utils import timezone
 
 from vorgang.core import clock
+from vorgang.core.models import RateLimitHit
 from vorgang.portal import deadlines, information
-from vorgang.portal.models import InformationRequest, LinkRequest
+from vorgang.portal.models import InformationRequest
 from vorgang.tickets import services
 from vorgang.tickets.models import Article
 
@@ -158,7 +159,12 @@ def test_case_reopened_by_an_agent_ends_the_request_quietly(world: World, pinned
 
 
 def test_old_link_requests_are_forgotten(world: World, pinned) -> None:
-    LinkRequest.objects.create(ip_hash="a", number_hash="b", created_at=START - timedelta(days=2))
-    LinkRequest.objects.create(ip_hash="a", number_hash="b", created_at=START - timedelta(hours=2))
+    for age in (timedelta(days=2), timedelta(minutes=30)):
+        RateLimitHit.objects.create(
+            scope="portal.link.address",
+            key_hash="a",
+            created_at=START - age,
+            expires_at=START - age + timedelta(hours=1),
+        )
     deadlines.run_due()
-    assert LinkRequest.objects.count() == 1
+    assert RateLimitHit.objects.count() == 1

@@ -9,8 +9,9 @@ from django.core import mail
 from django.test import Client
 
 from vorgang.core import clock
+from vorgang.core.models import RateLimitHit
 from vorgang.portal import links
-from vorgang.portal.models import CaseLink, LinkRequest
+from vorgang.portal.models import CaseLink
 
 from .conftest import World, path_of
 
@@ -94,7 +95,7 @@ def test_empty_fields_get_field_errors(client: Client, world: World) -> None:
     assert "Bitte geben Sie Ihre Vorgangsnummer ein." in page
     assert "vollständige E-Mail-Adresse" in page
     assert 'aria-invalid="true"' in page
-    assert LinkRequest.objects.count() == 0
+    assert RateLimitHit.objects.count() == 0
 
 
 def test_rate_limit_per_ip(client: Client, world: World, settings) -> None:
@@ -126,9 +127,9 @@ def test_rate_limit_frees_after_an_hour_and_stores_no_plain_values(
     settings.VORGANG_LINK_REQUESTS_PER_HOUR = 1
     assert _ask(client, "12345", "a@example.org").status_code == 200
     assert _ask(client, "12345", "a@example.org").status_code == 429
-    row = LinkRequest.objects.get()
-    assert "192.0.2.1" not in (row.ip_hash, row.number_hash)
-    assert "12345" not in row.number_hash
+    rows = list(RateLimitHit.objects.values_list("scope", "key_hash"))
+    assert sorted(scope for scope, _hash in rows) == ["portal.link.address", "portal.link.number"]
+    assert not any("192.0.2.1" in key or "12345" in key for _scope, key in rows)
     later = clock.now() + timedelta(minutes=61)
     monkeypatch.setattr(clock, "now", lambda: later)
     assert _ask(client, "12345", "a@example.org").status_code == 200

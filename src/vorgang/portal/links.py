@@ -17,14 +17,15 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 
+from vorgang.accounts.models import AccessLevel, User
 from vorgang.core import clock
 from vorgang.core.errors import InvalidInput
+from vorgang.core.middleware import unprefixed
 from vorgang.tickets.models import Ticket
 
 from .models import CaseLink
@@ -44,17 +45,15 @@ def hash_token(raw: str) -> str:
 
 
 def base_url_for(ticket: Ticket) -> str:
-    """The tenant's own host name when it has one, else ``settings.BASE_URL``."""
-    base = str(settings.BASE_URL).rstrip("/")
-    host = (ticket.tenant.host or "").strip().strip("/")
-    if host:
-        scheme = urlsplit(base).scheme or "https"
-        return f"{scheme}://{host}"
-    return base
+    """The tenant's own host name, else ``settings.BASE_URL`` with the tenant's path prefix."""
+    return ticket.tenant.citizen_base_url()
 
 
 def url_for_token(ticket: Ticket, raw: str) -> str:
-    return base_url_for(ticket) + reverse("portal:case", args=[raw])
+    # Built the same in a request under another prefix and in the worker.
+    with unprefixed():
+        path = reverse("portal:case", args=[raw])
+    return base_url_for(ticket) + path
 
 
 def issue_link(ticket: Ticket) -> str:
@@ -113,6 +112,48 @@ def revoke_all(ticket: Ticket) -> int:
     return CaseLink.objects.filter(ticket=ticket, revoked_at__isnull=True).update(
         revoked_at=clock.now()
     )
+
+
+HISTORY_ACTION = "case_links_revoked"
+
+
+def cases_shown_as(ticket_id: int) -> set[int]:
+    """The case and every case merged into it (their links show this case's page)."""
+    found = {ticket_id}
+    frontier = {ticket_id}
+    while frontier:
+        frontier = (
+            set(Ticket.objects.filter(merged_into_id__in=frontier).values_list("pk", flat=True))
+            - found
+        )
+        found |= frontier
+    return found
+
+
+def revoke_for_case(agent: User, ticket: Ticket) -> int:
+    """An agent switches off every link to the case page (e.g. one was forwarded by mistake).
+
+    Needs change access to the case (``tickets.services.require``: NotFound for a case
+    the agent may not see, PermissionDenied below "change"). Revokes the links of the
+    case and of the cases merged into it, since those open this case's page too, and
+    appends a history entry with the number of links that still worked. The citizen
+    can ask for a new link, which goes only to the address on file. Returns that number.
+    """
+    from vorgang.tickets import history, services
+
+    services.require(agent, ticket, AccessLevel.CHANGE)
+    with transaction.atomic():
+        # The case's row lock orders its history chain (as in tickets.services).
+        locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        now = clock.now()
+        pending = CaseLink.objects.filter(
+            ticket_id__in=cases_shown_as(locked.pk), revoked_at__isnull=True
+        )
+        working = pending.filter(expires_at__gt=now).count()
+        pending.update(revoked_at=now)
+        if working:
+            history.record(locked, agent.pk, HISTORY_ACTION, "case_links", working, 0)
+    return working
 
 
 @dataclass(frozen=True)

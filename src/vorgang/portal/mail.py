@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import formats, timezone, translation
 
 from vorgang.accounts.models import Department, User
+from vorgang.core.middleware import unprefixed
 from vorgang.tickets import services
 from vorgang.tickets.models import Article, ArticleKind, SenderKind, Ticket
 
@@ -145,7 +146,8 @@ def notify_owner(ticket: Ticket, reason: str = "message") -> bool:
     if owner is None or not owner.is_active or not owner.email:
         return False
     language = language_of(owner)
-    url = str(settings.BASE_URL).rstrip("/") + reverse("desk:case", args=[ticket.pk])
+    with unprefixed():  # the desk is never under a tenant's prefix
+        url = str(settings.BASE_URL).rstrip("/") + reverse("desk:case", args=[ticket.pk])
     send_mail(
         f"{subject_tag(ticket)} " + _OWNER_SUBJECT[reason][language].format(number=ticket.number),
         _OWNER_BODY[reason][language].format(number=ticket.number, url=url),

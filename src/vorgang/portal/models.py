@@ -1,10 +1,11 @@
 """The citizen's case page: magic links, requests for information, uploaded documents.
 
 None of these rows is a case, an article or a history entry: those change only
-through ``tickets.services``. These say who may open which case page (CaseLink),
-how often someone asked for a new link (LinkRequest), what the department asked
-the citizen for (InformationRequest). Which attachment is which document is kept
-by the catalogue (``catalogue.ProvidedDocument``), for the form and the case page alike.
+through ``tickets.services``. These say who may open which case page (CaseLink) and
+what the department asked the citizen for (InformationRequest). How often someone
+asked for a new link is counted by the shared rate limit (``vorgang.core.ratelimit``).
+Which attachment is which document is kept by the catalogue
+(``catalogue.ProvidedDocument``), for the form and the case page alike.
 """
 
 from __future__ import annotations
@@ -42,24 +43,6 @@ class CaseLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ticket_id}/{self.pk}"
-
-
-class LinkRequest(models.Model):
-    """One request for a new link, for the rate limit; IP and case number only as keyed hashes."""
-
-    ip_hash = models.CharField(max_length=64)
-    number_hash = models.CharField(max_length=64)
-    created_at = models.DateTimeField()
-
-    class Meta:
-        indexes = [
-            models.Index(fields=["ip_hash", "created_at"]),
-            models.Index(fields=["number_hash", "created_at"]),
-            models.Index(fields=["created_at"]),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.created_at:%Y-%m-%d %H:%M}"
 
 
 class OnDeadline(models.TextChoices):

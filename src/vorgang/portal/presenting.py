@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -102,6 +103,16 @@ class TimelineEntry:
     attachments: list[Attachment] = field(default_factory=list)
 
 
+# A case page link in a message we sent (``.../c/<token>/``, maybe under a tenant prefix).
+CASE_LINK = re.compile(r"https?://[^\s<>\"]+/c/(?!new/|legal/|language/|logo/)[A-Za-z0-9_-]{16,}/?")
+
+
+def hide_case_links(text: str) -> str:
+    """The page does not repeat the secret links of our mails: whoever sees the page (or a
+    screenshot of it) should not get another working link from it."""
+    return CASE_LINK.sub(lambda _m: str(_("[link to your case page]")), text)
+
+
 def timeline(citizen: User, ticket: Ticket) -> list[TimelineEntry]:
     """The case's public messages, oldest first; internal notes never appear."""
     entries = []
@@ -120,6 +131,7 @@ def timeline(citizen: User, ticket: Ticket) -> list[TimelineEntry]:
             sender, from_us = department, True
         body = article.body or ""
         text = html_to_text(body) if article.content_type == "text/html" else body
+        text = hide_case_links(text)
         entries.append(
             TimelineEntry(
                 article=article,

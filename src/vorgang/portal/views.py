@@ -33,12 +33,13 @@ from django.http import (
     HttpResponseRedirect,
 )
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from vorgang.accounts.models import Tenant
+from vorgang.channels.forms.tenants import explicit_tenant
 from vorgang.core.errors import ServiceError
 from vorgang.tickets.models import Attachment, StateKind, Ticket
 
@@ -75,12 +76,18 @@ def portal_page(
 
 
 def tenant_for_request(request: HttpRequest) -> Tenant:
-    """By host name, else by ``?tenant=<slug>``, else the first tenant."""
-    host = request.get_host().split(":")[0].lower()
-    found = Tenant.objects.filter(host__iexact=host).first() if host else None
+    """By path prefix or host name, else by ``?tenant=<slug>``, else the first tenant."""
+    found = explicit_tenant(request)
     if found is None and request.GET.get("tenant"):
         found = Tenant.objects.filter(slug=request.GET["tenant"]).first()
     return found or Tenant.default()
+
+
+def foreign_link(request: HttpRequest, link: CaseLink) -> bool:
+    """True when the address names another tenant than the case's (by prefix or host):
+    tenant B's prefix or host name never shows tenant A's case page."""
+    named = explicit_tenant(request)
+    return named is not None and named.pk != link.ticket.tenant_id
 
 
 def _base_context(request: HttpRequest, tenant: Tenant) -> dict[str, Any]:
@@ -113,10 +120,17 @@ def invalid_link(request: HttpRequest, check: links.LinkCheck) -> HttpResponse:
     return TemplateResponse(request, "portal/invalid_link.html", context, status=check.status)
 
 
+def _check(request: HttpRequest, token: str) -> links.LinkCheck:
+    check = links.check(token)
+    if check.link is not None and foreign_link(request, check.link):
+        return links.LinkCheck(None, 404, "unknown")
+    return check
+
+
 @portal_page
 @require_http_methods(["GET", "POST"])
 def case(request: HttpRequest, token: str) -> HttpResponseBase:
-    check = links.check(token)
+    check = _check(request, token)
     if check.link is None or check.status != 200:
         return invalid_link(request, check)
     link = check.link
@@ -261,7 +275,7 @@ def _post_message(
 
 @portal_page
 def attachment(request: HttpRequest, token: str, pk: int) -> HttpResponseBase:
-    check = links.check(token)
+    check = _check(request, token)
     if check.link is None or check.status != 200:
         return invalid_link(request, check)
     ticket = shown_ticket(check.link)
@@ -333,6 +347,7 @@ def new_link(request: HttpRequest) -> HttpResponseBase:
         )
     found = (
         Ticket.objects.filter(
+            tenant=tenant,
             number__iexact=ratelimit.normalise_number(number),
             citizen__email__iexact=email,
             citizen__is_active=True,
@@ -361,8 +376,10 @@ def language(request: HttpRequest) -> HttpResponseBase:
     if chosen in {code for code, _name in settings.LANGUAGES}:
         request.session[SESSION_LANGUAGE] = chosen
     target = request.POST.get("next", "")
+    # Back to a citizen page (case page or hosted form) under the same prefix, nowhere else.
+    prefix = get_script_prefix()
     if not (
-        target.startswith("/c/")
+        target.startswith((f"{prefix}c/", f"{prefix}s/"))
         and url_has_allowed_host_and_scheme(
             target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
         )

@@ -9,27 +9,23 @@
   first case back instead of a second one.
 - The **honeypot** is a text field hidden from people and assistive technology;
   scripts that fill every field fill it too.
-- The **rate limit** counts created cases per client address and service in
-  Django's cache. The address is kept only as a keyed hash.
-
-Limitation: the default cache (LocMemCache) is per process. With several web
-processes each counts on its own, and a restart forgets the counts. A shared cache
-(Redis, or Django's database cache) makes the limit exact.
+- The **rate limit** counts created cases per client address and service in the
+  database (``vorgang.core.ratelimit``), so it holds across all web processes and
+  restarts. The address is stored only as a keyed hash; rows go once their window
+  is over. Invalid and repeated submissions create no case and do not count.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.core import signing
-from django.core.cache import cache
 from django.http import HttpRequest
 
-from vorgang.core import clock
+from vorgang.core import clock, ratelimit
 
 TOKEN_SALT = "vorgang.forms.token"  # noqa: S105 (a salt, not a secret)
 DONE_SALT = "vorgang.forms.done"
@@ -129,29 +125,23 @@ def client_address(request: HttpRequest) -> str:
     return str(request.META.get("REMOTE_ADDR") or "unknown")
 
 
-def _client_hash(request: HttpRequest) -> str:
-    key = settings.SECRET_KEY.encode()
-    return hmac.new(key, client_address(request).encode(), hashlib.sha256).hexdigest()[:32]
+RATE_SCOPE = "forms.submission"
 
 
-def _rate_key(request: HttpRequest, service_id: int) -> str:
-    return f"vorgang.forms.rate:{service_id}:{_client_hash(request)}"
+def _rate_limit(request: HttpRequest, service_id: int) -> ratelimit.Limit:
+    return ratelimit.Limit(
+        scope=RATE_SCOPE,
+        key=f"{service_id}:{client_address(request)}",
+        limit=_setting("VORGANG_FORM_RATE_LIMIT", DEFAULT_RATE_LIMIT),
+        window=timedelta(seconds=_setting("VORGANG_FORM_RATE_WINDOW", DEFAULT_RATE_WINDOW)),
+    )
 
 
 def rate_limited(request: HttpRequest, service_id: int) -> bool:
     """True when this client created as many cases for the service as the window allows."""
-    limit = _setting("VORGANG_FORM_RATE_LIMIT", DEFAULT_RATE_LIMIT)
-    if limit <= 0:
-        return False
-    return int(cache.get(_rate_key(request, service_id), 0)) >= limit
+    return ratelimit.exceeded(_rate_limit(request, service_id))
 
 
 def count_submission(request: HttpRequest, service_id: int) -> None:
-    key = _rate_key(request, service_id)
-    window = _setting("VORGANG_FORM_RATE_WINDOW", DEFAULT_RATE_WINDOW)
-    # A fixed window from the first submission; add() is atomic where the backend is.
-    if not cache.add(key, 1, timeout=window):
-        try:
-            cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.add(key, 1, timeout=window)
+    """Count a created case (a sliding window: each case counts for the window after it)."""
+    ratelimit.record(_rate_limit(request, service_id))

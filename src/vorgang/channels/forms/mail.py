@@ -43,6 +43,10 @@ _DEFAULT = {
         "We check your application. If we need anything else from you, we will write to you."
     ),
 }
+_NUMBER = {
+    "de": "Ihre Vorgangsnummer ist: {number}",
+    "en": "Your case number is: {number}",
+}
 _DAYS = {
     "de": "Die Bearbeitung dauert in der Regel etwa {days} Tage.",
     "en": "Processing usually takes about {days} days.",
@@ -98,6 +102,9 @@ def confirmation_body(
     custom = service.confirmation_en if language == "en" else service.confirmation_de
     if custom.strip():
         text = render_template(custom.replace("\r\n", "\n"), values)
+        if "{number}" not in custom:
+            # The citizen needs the number (e.g. to ask for a new link): always in the text.
+            text = text.rstrip() + "\n\n" + _NUMBER[language].format(number=ticket.number)
     else:
         with_name, without = _GREETING[language]
         greeting = with_name.format(name=name) if name else without

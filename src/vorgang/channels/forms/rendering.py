@@ -280,6 +280,10 @@ def _field(
     if "boolean" in types and not choices:
         made.widget = "checkbox"
         made.value = value is True or value in ("true", "on", "1")
+        # A yes/no box: unticked is a valid answer ("no"), so it is not marked as a
+        # required field even when the schema requires the key (the form sends false);
+        # only "I confirm ..." (const true) must be ticked.
+        made.required = required and schema.get("const") is True
         return made
     if schema.get("const") is True:  # "I confirm ...": a check box that must be ticked
         made.widget = "checkbox"

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from django.core.exceptions import DisallowedHost
-from django.db.models import Q
 from django.http import HttpRequest
 
 from vorgang.accounts.models import Tenant
+from vorgang.core.middleware import path_tenant
 
 
 def request_host(request: HttpRequest) -> str:
@@ -17,22 +17,17 @@ def request_host(request: HttpRequest) -> str:
         return ""
 
 
+def explicit_tenant(request: HttpRequest) -> Tenant | None:
+    """The tenant the address names: by its path prefix (``/t/<slug>/``, see
+    ``core.middleware.TenantPathMiddleware``) or its own host name; None on the shared
+    host name without a prefix."""
+    return path_tenant(request) or Tenant.for_host(request_host(request))
+
+
 def tenant_for_request(request: HttpRequest) -> Tenant:
-    """The tenant whose ``host`` matches the request's host name, else the default tenant.
+    """The tenant of the path prefix or the host name, else the default tenant.
 
     A tenant's host may be written with or without a port (``formulare.stadt.example``
     or ``formulare.stadt.example:8443``); both match.
     """
-    host = request_host(request)
-    if not host:
-        return Tenant.default()
-    name, colon, port = host.rpartition(":")
-    if not (colon and port.isdigit() and not name.endswith(":")):
-        name = host  # no port (or a bare IPv6 address)
-    found = (
-        Tenant.objects.exclude(host="")
-        .filter(Q(host__iexact=host) | Q(host__iexact=name))
-        .order_by("pk")
-        .first()
-    )
-    return found or Tenant.default()
+    return explicit_tenant(request) or Tenant.default()

@@ -90,7 +90,8 @@ def _frame(request: HttpRequest, tenant: Tenant) -> dict[str, Any]:
     return {
         "tenant": tenant,
         "logo_url": _reverse("portal:logo", tenant.slug) if tenant.logo else "",
-        "language_url": _reverse("desk:language"),
+        # The case page's switch: it stays under the tenant's path prefix.
+        "language_url": _reverse("portal:language"),
         "legal_links": legal,
     }
 
