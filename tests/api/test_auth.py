@@ -40,6 +40,19 @@ def test_token_authenticates_and_me_has_zammad_shape(client: Client, agent) -> N
     assert ApiToken.objects.get().last_used_at is not None
 
 
+def test_last_use_is_written_at_most_once_a_minute(client: Client, agent) -> None:
+    token = ApiToken.issue(agent)
+    assert get_me(client, f"Token token={token}").status_code == 200
+    first = ApiToken.objects.get().last_used_at
+    assert get_me(client, f"Token token={token}").status_code == 200
+    assert ApiToken.objects.get().last_used_at == first  # no write for a second use
+
+    stale = first - timedelta(minutes=2)
+    ApiToken.objects.update(last_used_at=stale)
+    assert get_me(client, f"Token token={token}").status_code == 200
+    assert ApiToken.objects.get().last_used_at > stale
+
+
 def test_short_token_form_is_accepted(client: Client, agent) -> None:
     token = ApiToken.issue(agent)
     assert get_me(client, f"Token {token}").status_code == 200

@@ -210,7 +210,7 @@ def test_422_with_field_errors(client: Client, catalogue, integration) -> None:
         "licence_class": ["Please choose one of the options offered for “Licence class”."],
     }
     assert "Please enter your date of birth." in answer["error_human"]
-    german = post(client, auth(integration), payload)
+    german = post(client, auth(integration), payload, HTTP_ACCEPT_LANGUAGE="de")
     assert german.json()["errors"]["birth_date"] == ["Bitte geben Sie Ihr Geburtsdatum an."]
     assert Ticket.objects.count() == 0
 

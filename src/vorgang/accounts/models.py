@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.models import AbstractUser, UserManager
@@ -18,6 +18,9 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+# Forms and case pages of tenants without their own host name: /t/<tenant slug>/s/..., /c/...
+CITIZEN_PATH_PREFIX = "t"
+
 
 class Tenant(models.Model):
     """A municipality or office; data of one tenant is never shown to another."""
@@ -25,7 +28,8 @@ class Tenant(models.Model):
     name = models.CharField(_("name"), max_length=200, unique=True)
     slug = models.SlugField(_("short name"), max_length=60, unique=True)
     # Where citizens reach this tenant's forms and case pages when one instance serves
-    # several: its own host name, or a path prefix (/<slug>/...) on the shared one.
+    # several: its own host name, or the path prefix /t/<slug>/ on the shared one
+    # (see citizen_base_url).
     host = models.CharField(_("host name"), max_length=255, blank=True)
     logo = models.FileField(_("logo"), upload_to="tenants/", blank=True)
     imprint = models.TextField(_("imprint"), blank=True)
@@ -50,6 +54,48 @@ class Tenant(models.Model):
         return cls.objects.order_by("pk").first() or cls.objects.create(
             name="Stadtverwaltung", slug="default"
         )
+
+    @classmethod
+    def for_host(cls, host: str) -> Tenant | None:
+        """The tenant whose own host name is ``host`` (written with or without a port).
+
+        ``host`` is as the request gave it (``request.get_host()``), maybe with a port.
+        """
+        host = (host or "").strip().lower()
+        if not host:
+            return None
+        name, colon, port = host.rpartition(":")
+        if not (colon and port.isdigit() and not name.endswith(":")):
+            name = host  # no port (or a bare IPv6 address)
+        return (
+            cls.objects.exclude(host="")
+            .filter(models.Q(host__iexact=host) | models.Q(host__iexact=name))
+            .order_by("pk")
+            .first()
+        )
+
+    def citizen_prefix(self) -> str:
+        """The path prefix of this tenant's forms and case pages on the shared host name.
+
+        Empty for a tenant with its own host name and for the default tenant (a
+        single-tenant install keeps its plain addresses); ``/t/<slug>`` otherwise.
+        """
+        if self.host.strip() or self.pk == Tenant.default().pk:
+            return ""
+        return f"/{CITIZEN_PATH_PREFIX}/{self.slug}"
+
+    def citizen_base_url(self) -> str:
+        """Where the tenant's citizen pages start, without a slash at the end:
+        ``<scheme>://<own host>`` or ``BASE_URL`` plus :meth:`citizen_prefix`."""
+        from urllib.parse import urlsplit
+
+        from django.conf import settings
+
+        base = str(settings.BASE_URL).rstrip("/")
+        host = self.host.strip().strip("/")
+        if host:
+            return f"{urlsplit(base).scheme or 'https'}://{host}"
+        return base + self.citizen_prefix()
 
 
 class Organisation(models.Model):
@@ -236,6 +282,9 @@ class ApiTokenQuerySet(models.QuerySet["ApiToken"]):
         )
 
 
+LAST_USE_PRECISION = timedelta(seconds=60)
+
+
 class ApiToken(models.Model):
     """A token for the REST API; only its SHA-256 is stored."""
 
@@ -273,5 +322,9 @@ class ApiToken(models.Model):
         )
         if token is None:
             return None
-        cls.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+        now = timezone.now()
+        # Written at most once a minute: a write on every API read would serialise
+        # SQLite readers behind the write lock, for a figure that needs no precision.
+        if token.last_used_at is None or now - token.last_used_at > LAST_USE_PRECISION:
+            cls.objects.filter(pk=token.pk).update(last_used_at=now)
         return token.user

@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-import importlib
 import json
 import math
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFilesSent
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
@@ -36,6 +34,7 @@ from vorgang.catalogue.submissions import (
     UploadedDocument,
     submit,
 )
+from vorgang.portal import links
 from vorgang.tickets.models import Ticket
 
 router = Router(tags=["online services"])
@@ -124,7 +123,7 @@ def _services(user: User) -> Any:
 
 @router.get(
     "",
-    response=list[ServiceOut],
+    response={200: list[ServiceOut], 401: ErrorOut},
     by_alias=True,
     summary="The active online services of the caller's tenant",
 )
@@ -136,7 +135,7 @@ def list_services(request: HttpRequest) -> list[dict[str, Any]]:
 
 @router.get(
     "/{slug}",
-    response={200: ServiceOut, 404: ErrorOut},
+    response={200: ServiceOut, 401: ErrorOut, 404: ErrorOut},
     by_alias=True,
     summary="One online service",
 )
@@ -223,17 +222,8 @@ def max_request_bytes() -> int:
     return math.ceil(validation.submission_max_bytes() / 3) * 4 + 1024 * 1024
 
 
-def case_url(ticket: Ticket) -> str:
-    """The citizen's case page: the portal's magic link once it exists, else a placeholder."""
-    try:
-        links = importlib.import_module("vorgang.portal.links")
-    except ImportError:
-        return f"{settings.BASE_URL}/case/{ticket.number}/"
-    return str(links.case_url(ticket))
-
-
 def _submission_out(ticket: Ticket) -> dict[str, Any]:
-    return {"id": ticket.pk, "number": ticket.number, "case_url": case_url(ticket)}
+    return {"id": ticket.pk, "number": ticket.number, "case_url": links.case_url(ticket)}
 
 
 class _BadRequest(Exception):
@@ -247,7 +237,11 @@ def _invalid(errors: dict[str, list[str]]) -> JsonResponse:
 
 @router.post(
     "/{slug}/submissions",
-    response={200: SubmissionOut, 201: SubmissionOut, 403: ErrorOut, 404: ErrorOut},
+    response={
+        200: SubmissionOut,
+        201: SubmissionOut,
+        **{status: ErrorOut for status in (400, 401, 403, 404, 413, 415, 422)},
+    },
     openapi_extra=SUBMISSION_BODY,
     summary="Submit to an online service (admins and integration accounts)",
 )
