@@ -1,4 +1,4 @@
-"""The overview of open cases and the case view (read only; actions live in actions.py)."""
+"""The case view (read only; actions live in actions.py, overviews in overviews.py)."""
 
 from __future__ import annotations
 
@@ -10,18 +10,17 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import formats, timezone
 from django.utils.functional import Promise
 from django.utils.html import strip_tags
-from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from vorgang.accounts import access
 from vorgang.accounts.models import AccessLevel, User
+from vorgang.attributes.models import CaseAttribute
 from vorgang.catalogue.validation import labelled_rows
 from vorgang.tickets import selectors
 from vorgang.tickets.models import (
@@ -37,82 +36,6 @@ from vorgang.tickets.models import (
 
 from .. import queries
 from .common import current_user, desk_view
-
-PAGE_SIZE = 25
-DEFAULT_SORT = "-age"
-
-
-@dataclass(frozen=True)
-class Column:
-    key: str
-    label: Promise
-    sort: str = ""  # the selector's sort key, if the column can be sorted
-    first: str = ""  # the direction a first click sorts in
-
-
-COLUMNS = [
-    Column("number", gettext_lazy("Number"), "number", "number"),
-    Column("title", gettext_lazy("Title")),
-    Column("citizen", gettext_lazy("Citizen")),
-    Column("department", gettext_lazy("Department")),
-    Column("state", gettext_lazy("State"), "state", "state"),
-    Column("priority", gettext_lazy("Priority"), "priority", "-priority"),
-    Column("owner", gettext_lazy("Owner")),
-    Column("created", gettext_lazy("Created"), "age", "-age"),
-]
-SORTABLE = {c.sort for c in COLUMNS if c.sort}
-
-
-def _clean_sort(value: str | None) -> str:
-    if value and value.lstrip("-") in SORTABLE and value.count("-") <= 1:
-        return value
-    return DEFAULT_SORT
-
-
-def _header(column: Column, sort: str) -> dict[str, Any]:
-    if not column.sort:
-        return {"column": column, "href": None, "aria_sort": None}
-    if sort == column.sort:
-        aria_sort, next_sort = "ascending", f"-{column.sort}"
-    elif sort == f"-{column.sort}":
-        aria_sort, next_sort = "descending", column.sort
-    else:
-        aria_sort, next_sort = None, column.first
-    return {"column": column, "href": "?" + urlencode({"sort": next_sort}), "aria_sort": aria_sort}
-
-
-def _query(sort: str, page: int) -> str:
-    return "?" + urlencode({"sort": sort, "page": str(page)})
-
-
-@desk_view
-def overview(request: HttpRequest) -> HttpResponse:
-    user = current_user(request)
-    sort = _clean_sort(request.GET.get("sort"))
-    paginator = Paginator(selectors.overview(user, sort), PAGE_SIZE)
-    page = paginator.get_page(request.GET.get("page"))
-    page_links: dict[str, str] = {}
-    if page.has_previous():
-        page_links["first"] = _query(sort, 1)
-        page_links["previous"] = _query(sort, page.previous_page_number())
-    if page.has_next():
-        page_links["next"] = _query(sort, page.next_page_number())
-        page_links["last"] = _query(sort, paginator.num_pages)
-    return TemplateResponse(
-        request,
-        "desk/overview.html",
-        {
-            "page": page,
-            "paginator": paginator,
-            "page_links": page_links,
-            "sort": sort,
-            "headers": [_header(c, sort) for c in COLUMNS],
-            "readable_departments": set(access.departments_with(user, AccessLevel.READ)),
-            "has_departments": bool(access.departments_with(user, AccessLevel.OVERVIEW)),
-            "nav": "overview",
-        },
-    )
-
 
 # --- the case view --------------------------------------------------------------------------
 
@@ -324,6 +247,7 @@ ACTIONS: dict[str, Promise] = {
     "merged_into": gettext_lazy("merged into"),
     "merged_from": gettext_lazy("merged from"),
     "delivery": gettext_lazy("delivery"),
+    "case_links_revoked": gettext_lazy("case page links revoked"),
 }
 FIELDS: dict[str, Promise] = {
     "state": gettext_lazy("state"),
@@ -333,6 +257,7 @@ FIELDS: dict[str, Promise] = {
     "department": gettext_lazy("department"),
     "pending_until": gettext_lazy("pending until"),
     "tags": gettext_lazy("tags"),
+    "case_links": gettext_lazy("working links"),
     **{kind.value: kind.label for kind in LinkKind},
 }
 
@@ -351,6 +276,9 @@ def history_rows(ticket: Ticket) -> list[dict[str, Any]]:
     entries: list[History] = list(selectors.ticket_history(ticket))
     states = {s.name: str(s) for s in State.objects.all()}
     priorities = {p.name: str(p) for p in Priority.objects.all()}
+    # Custom attributes appear under their label (attribute names cannot take built-in ones).
+    fields = {a.name: a.label() for a in CaseAttribute.objects.filter(tenant_id=ticket.tenant_id)}
+    fields.update({key: str(label) for key, label in FIELDS.items()})
     logins = {v for e in entries if e.field == "owner" for v in (e.old_value, e.new_value) if v}
     people = {
         u.username: u.display_name
@@ -378,7 +306,7 @@ def history_rows(ticket: Ticket) -> list[dict[str, Any]]:
         {
             "entry": entry,
             "action": ACTIONS.get(entry.action, entry.action),
-            "field": "" if entry.field == "tags" else FIELDS.get(entry.field, entry.field),
+            "field": "" if entry.field == "tags" else fields.get(entry.field, entry.field),
             "old": show(entry, entry.old_value),
             "new": show(entry, entry.new_value),
             "actor": entry.actor.display_name if entry.actor else _("system"),

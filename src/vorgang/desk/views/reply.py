@@ -1,8 +1,11 @@
-"""Replying to the citizen by e-mail from the case view (one POST, then back to the case)."""
+"""Replying to the citizen by e-mail from the case view (one POST, then back to the case).
+
+Cc, several attachments (checked in compose.read_uploads), the department's signature
+(added by outbound.reply) and a quote: of the message whose Reply button the agent
+used (``reply_to``), else of the citizen's last message.
+"""
 
 from __future__ import annotations
-
-import mimetypes
 
 from django.conf import settings
 from django.contrib import messages
@@ -15,19 +18,36 @@ from vorgang.accounts import access
 from vorgang.accounts.models import AccessLevel, User
 from vorgang.channels.email import outbound
 from vorgang.core.errors import InvalidInput, NotFound, PermissionDenied, ServiceError
-from vorgang.tickets import selectors, services
+from vorgang.tickets import selectors
 from vorgang.tickets.models import Article, SenderKind, Ticket
 
 from .actions import Refused, explain
 from .cases import render_case
 from .common import current_user, desk_view
+from .compose import read_uploads
 
 MAX_TEXT = 100_000
-FIELDS = ("to", "cc", "text", "quote", "send_anyway")
+FIELDS = ("to", "cc", "text", "quote", "send_anyway", "reply_to")
 
 
 def max_bytes() -> int:
     return int(getattr(settings, "VORGANG_MAIL_MAX_BYTES", 25 * 1024 * 1024))
+
+
+def _replied_article(user: User, ticket: Ticket, wanted: str) -> Article | None:
+    """The article the agent chose to answer (its Reply button), else the citizen's last.
+
+    The chosen one is quoted and the reply threads to it (In-Reply-To/References).
+    """
+    if not wanted:
+        return last_citizen_message(ticket)
+    try:
+        article = selectors.get_article(user, wanted)
+    except NotFound:
+        article = None
+    if article is None or article.ticket_id != ticket.pk or article.internal:
+        raise Refused(_("Only a public message of this case can be quoted."))
+    return article
 
 
 def last_citizen_message(ticket: Ticket) -> Article | None:
@@ -75,28 +95,10 @@ def _send(request: HttpRequest, user: User, ticket: Ticket) -> Article:
         raise Refused(_("Please write the message before sending it."))
     if len(body) > MAX_TEXT:
         raise Refused(_("The message is too long."))
-    files = request.FILES.getlist("attachments")
-    limit = max_bytes()
-    if sum(f.size or 0 for f in files) > limit:
-        raise Refused(
-            _(
-                "The attachments are too large: together they may have at most %(size)s. "
-                "Please leave some out or send them in a second e-mail."
-            )
-            % {"size": f"{limit / (1024 * 1024):.0f} MB"},
-            413,
-        )
-    attachments = [
-        services.AttachmentInput(
-            filename=f.name or "attachment",
-            content=f.read(),
-            content_type=f.content_type
-            or mimetypes.guess_type(f.name or "")[0]
-            or "application/octet-stream",
-        )
-        for f in files
-    ]
-    quote_article = last_citizen_message(ticket) if request.POST.get("quote") else None
+    attachments = read_uploads(request.FILES.getlist("attachments"))
+    quote_article = None
+    if request.POST.get("quote"):
+        quote_article = _replied_article(user, ticket, request.POST.get("reply_to", ""))
     return outbound.reply(
         user,
         ticket,

@@ -1,0 +1,62 @@
+"""Indexes on tickets_ticket for the desk's overviews (PostgreSQL only).
+
+They live here, not in the tickets app, because the overviews are what need them
+(see desk/overviews.py and bench/desk.py, whose EXPLAIN output they were chosen by).
+Open cases are a fifth of all cases or less; partial indexes over them keep the
+overview counts index-only scans and the lists ordered scans:
+
+- ``desk_ticket_open_cover``: the aggregated count of all built-in overviews of open
+  cases (department, state, owner, service, dates in the index: no table rows read);
+- ``desk_ticket_open_created``: open cases newest/oldest first (the default order);
+- ``desk_ticket_pending``: waiting cases by their date (waiting, reminder reached);
+- ``desk_ticket_closed``: recently closed cases.
+
+CREATE INDEX CONCURRENTLY does not block writes on a large table, which is why the
+migration is not atomic. SQLite (the embedded default, small installs) gets none of
+them: its planner does well enough with the tickets app's own indexes there.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import migrations
+
+INDEXES = {
+    "desk_ticket_open_cover": (
+        "(tenant_id, department_id, state_id) "
+        "INCLUDE (owner_id, service_id, pending_until, created_at) WHERE closed_at IS NULL"
+    ),
+    "desk_ticket_open_created": "(tenant_id, created_at) WHERE closed_at IS NULL",
+    "desk_ticket_pending": "(tenant_id, pending_until) WHERE pending_until IS NOT NULL",
+    "desk_ticket_closed": "(tenant_id, closed_at) WHERE closed_at IS NOT NULL",
+}
+
+
+class PostgreSQLOnly(migrations.RunSQL):
+    """RunSQL that runs on PostgreSQL and does nothing on other databases."""
+
+    def database_forwards(self, app_label: str, schema_editor: Any, *args: Any) -> None:
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_forwards(app_label, schema_editor, *args)
+
+    def database_backwards(self, app_label: str, schema_editor: Any, *args: Any) -> None:
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_backwards(app_label, schema_editor, *args)
+
+
+class Migration(migrations.Migration):
+    atomic = False
+
+    dependencies = [
+        ("desk", "0001_initial"),
+        ("tickets", "0006_ticket_attributes"),
+    ]
+
+    operations = [
+        PostgreSQLOnly(
+            sql=f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON tickets_ticket {definition}",
+            reverse_sql=f"DROP INDEX CONCURRENTLY IF EXISTS {name}",
+        )
+        for name, definition in INDEXES.items()
+    ]

@@ -1,0 +1,1 @@
+"""Text modules (reusable texts with placeholders) and macros (several changes in one click)."""
