@@ -24,11 +24,13 @@ VENDOR := $(PKG)/static/vendor
 LOCALE := $(PKG)/locale
 KERN_DIST := node_modules/@kern-ux/native/dist
 HTMX_DIST := node_modules/htmx.org/dist
+SWAGGER_DIST := node_modules/swagger-ui-dist
 CHROMIUM ?= /usr/bin/chromium
 
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
-VENDOR_FILES := $(VENDOR)/kern/kern.min.css $(VENDOR)/htmx/htmx.min.js
+VENDOR_FILES := $(VENDOR)/kern/kern.min.css $(VENDOR)/htmx/htmx.min.js \
+	$(VENDOR)/swagger-ui/swagger-ui-bundle.js
 
 PO_FILES := $(wildcard $(LOCALE)/*/LC_MESSAGES/*.po)
 MO_FILES := $(PO_FILES:.po=.mo)
@@ -90,6 +92,16 @@ $(VENDOR)/htmx/htmx.min.js: $(NODE_STAMP)
 	mkdir -p $(VENDOR)/htmx
 	cp $(HTMX_DIST)/htmx.min.js $(VENDOR)/htmx/
 	cp node_modules/htmx.org/LICENSE $(VENDOR)/htmx/LICENSE
+	@touch $@
+
+# Swagger UI for the API docs page (/api/docs): the bundle and its stylesheet only;
+# the page's own script (api/static/api/docs.js) starts it without the standalone
+# preset, so nothing else is loaded.
+$(VENDOR)/swagger-ui/swagger-ui-bundle.js: $(NODE_STAMP)
+	rm -rf $(VENDOR)/swagger-ui
+	mkdir -p $(VENDOR)/swagger-ui
+	cp $(SWAGGER_DIST)/swagger-ui-bundle.js $(SWAGGER_DIST)/swagger-ui.css $(VENDOR)/swagger-ui/
+	cp $(SWAGGER_DIST)/LICENSE $(SWAGGER_DIST)/NOTICE $(VENDOR)/swagger-ui/
 	@touch $@
 
 # Translations: the .po files are committed, the .mo files are built here (the

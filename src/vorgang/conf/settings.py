@@ -57,16 +57,23 @@ INSTALLED_APPS = [
     "vorgang.core",
     "vorgang.accounts",
     "vorgang.tickets",
+    "vorgang.attributes",
     "vorgang.channels",
     "vorgang.catalogue",
     "vorgang.portal",
     "vorgang.desk",
+    "vorgang.macros",
     "vorgang.api",
+    "vorgang.notifications",
+    "vorgang.search",
+    "vorgang.webhooks",
+    "vorgang.presence",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "vorgang.core.middleware.TenantPathMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "vorgang.core.middleware.UserLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -132,7 +139,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-# KERN UX and htmx, copied there from node_modules by `make install`.
+# KERN UX, htmx and Swagger UI, copied there from node_modules by `make install`.
 STATICFILES_DIRS = [PACKAGE_DIR / "static"]
 STATIC_ROOT = DATA_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)
@@ -191,6 +198,11 @@ VORGANG_MAIL_RETRY_DELAYS = [
     if v.strip()
 ]
 EMAIL_TIMEOUT = int(os.environ.get("VORGANG_EMAIL_TIMEOUT", "60"))
+
+# Webhooks: attempts per delivery in all (retried with exponential backoff from 30 s,
+# at most an hour apart) and seconds to wait for a receiver's answer.
+VORGANG_WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("VORGANG_WEBHOOK_MAX_ATTEMPTS", "8"))
+VORGANG_WEBHOOK_TIMEOUT = float(os.environ.get("VORGANG_WEBHOOK_TIMEOUT", "10"))
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

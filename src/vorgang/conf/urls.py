@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 
+from vorgang.api.docs_page import api_docs
 from vorgang.api.v1 import api as api_v1
 
 admin.site.site_header = "Vorgang"
@@ -9,6 +10,7 @@ admin.site.site_title = "Vorgang"
 
 urlpatterns = [
     path("api/v1/", api_v1.urls),
+    path("api/docs", api_docs, name="api-docs"),
     path("admin/", admin.site.urls),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("s/", include("vorgang.channels.forms.urls")),

@@ -21,6 +21,7 @@ TICKET_UPDATED = "ticket.updated"
 ARTICLE_CREATED = "article.created"
 TICKET_MERGED = "ticket.merged"
 ARTICLE_DELIVERED = "article.delivered"  # an outbound message reached the mail server
+TICKET_DELETED = "ticket.deleted"  # erased by an administrator (the row is gone)
 
 
 @dataclass(frozen=True)

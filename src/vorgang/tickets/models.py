@@ -148,6 +148,8 @@ class Ticket(models.Model):
         related_name="tickets",
     )
     data = models.JSONField(_("form data"), default=dict, blank=True)
+    # Values of the tenant's custom attributes by name (checked by attributes.values).
+    attributes = models.JSONField(_("attributes"), default=dict, blank=True)
     pending_until = models.DateTimeField(_("pending until"), null=True, blank=True)
     first_response_at = models.DateTimeField(_("first response"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from vorgang.accounts import access
 from vorgang.accounts.models import AccessLevel, Department, Organisation, User
+from vorgang.attributes import values as attribute_values
 from vorgang.catalogue.models import OnlineService
 from vorgang.core import batchcache, clock
 from vorgang.core.errors import InvalidInput, InvalidTransition, NotFound, PermissionDenied
@@ -209,6 +210,7 @@ def create_ticket(
     pending_until: datetime | None = None,
     article: ArticleInput | None = None,
     service: OnlineService | None = None,
+    attributes: dict[str, Any] | None = None,
 ) -> Ticket:
     if actor is not None and actor.tenant_id != department.tenant_id:
         raise NotFound(_("Unknown department."))
@@ -244,6 +246,12 @@ def create_ticket(
     _check_pending(state_obj, pending_until)
     priority_obj = priority_by_name(priority)
     title = _clean_title(title)
+    # None (mail intake, forms) skips the attributes; a dict is checked in full.
+    attribute_data = (
+        _clean_attributes(department.tenant_id, attributes, partial=False)
+        if attributes is not None
+        else {}
+    )
 
     with transaction.atomic():
         ticket = Ticket(
@@ -255,6 +263,7 @@ def create_ticket(
             citizen=citizen,
             organisation=organisation or (citizen.organisation if citizen else None),
             data=data or {},
+            attributes={k: v for k, v in attribute_data.items() if v is not None},
             service=service,
             pending_until=pending_until if state_obj.is_pending else None,
             closed_at=clock.now() if state_obj.is_closed else None,
@@ -265,6 +274,10 @@ def create_ticket(
             ticket.owner = owner
         _save_with_number(ticket)
         history.record(ticket, _actor_id(actor), "created", new=ticket.number)
+        for name, value in ticket.attributes.items():
+            history.record(
+                ticket, _actor_id(actor), "updated", name, "", attribute_values.as_text(value)
+            )
         for name in tags:
             _add_tag(ticket, actor, name)
         if article is not None:
@@ -551,6 +564,56 @@ def set_title(actor: Actor, ticket: Ticket | int, title: str) -> Ticket:
     return locked
 
 
+def _clean_attributes(tenant_id: int, values: dict[str, Any], *, partial: bool) -> dict[str, Any]:
+    """Custom attribute values checked for the tenant; unknown names are an error here."""
+    cleaned, unknown = attribute_values.clean(tenant_id, values, partial=partial, known=())
+    if unknown:
+        raise InvalidInput(
+            _("Unknown attributes: %(names)s.") % {"names": ", ".join(sorted(unknown))}
+        )
+    return cleaned
+
+
+def set_attributes(actor: Actor, ticket: Ticket | int, values: dict[str, Any]) -> Ticket:
+    """Set custom attribute values (``None`` unsets one); attributes not named stay as they are.
+
+    Each changed attribute gets its own history entry (field = the attribute's name).
+    """
+    with transaction.atomic():
+        locked = _lock(ticket)
+        require(actor, locked, AccessLevel.CHANGE)
+        _not_merged(locked)
+        cleaned = _clean_attributes(locked.tenant_id, values, partial=True)
+        current = dict(locked.attributes) if isinstance(locked.attributes, dict) else {}
+        changes: dict[str, list[Any]] = {}
+        for name, new in cleaned.items():
+            old = current.get(name)
+            if old == new:
+                continue
+            if new is None:
+                current.pop(name, None)
+            else:
+                current[name] = new
+            changes[name] = [old, new]
+        if not changes:
+            return locked
+        locked.attributes = current
+        _touch(locked, "attributes")
+        for name, (old, new) in changes.items():
+            history.record(
+                locked,
+                _actor_id(actor),
+                "updated",
+                name,
+                attribute_values.as_text(old),
+                attribute_values.as_text(new),
+            )
+        events.emit(
+            events.Event(events.TICKET_UPDATED, locked.pk, _actor_id(actor), changes=changes)
+        )
+    return locked
+
+
 def move(actor: Actor, ticket: Ticket | int, department: Department) -> Ticket:
     """Hand a case to another department of the same tenant."""
     with transaction.atomic():
@@ -749,6 +812,78 @@ def merge(actor: Actor, source: Ticket | int, target: Ticket | int) -> Ticket:
     return dst
 
 
+def split_article(actor: Actor, ticket: Ticket | int, article: Article, title: str = "") -> Ticket:
+    """Open a new case in the same department with a copy of ``article``; link the two.
+
+    The article is copied, not moved: the original case keeps its complete record
+    (what arrived when stays where it arrived), and the history of both cases says
+    what happened. The copy shares the stored attachment bytes, has no Message-ID
+    (replies keep threading into the original case, the new one gets its own reply
+    address) and carries a notice naming where it came from. Needs change access to
+    the case and create access in its department.
+    """
+    with transaction.atomic():
+        src = _lock(ticket)
+        require(actor, src, AccessLevel.CHANGE)
+        _not_merged(src)
+        if actor is not None and not access.has_level(actor, src.department_id, AccessLevel.CREATE):
+            raise PermissionDenied(
+                _("You may not open cases in %(department)s.") % {"department": str(src.department)}
+            )
+        if article.ticket_id != src.pk:
+            raise NotFound(_("This message does not exist."))
+        new = Ticket(
+            tenant_id=src.tenant_id,
+            department=src.department,
+            title=_clean_title(title or article.subject or src.title),
+            state=state_by_name(StateKind.NEW),
+            priority=src.priority,
+            citizen=src.citizen,
+            organisation=src.organisation,
+            service=src.service,
+            created_by=actor,
+        )
+        _save_with_number(new)
+        history.record(new, _actor_id(actor), "created", new=new.number)
+        copy = _create_article(
+            new,
+            actor,
+            ArticleInput(
+                body=article.body,
+                kind=article.kind,
+                internal=article.internal,
+                content_type=article.content_type,
+                subject=article.subject,
+                from_addr=article.from_addr,
+                to=article.to,
+                cc=article.cc,
+                in_reply_to=article.in_reply_to,
+                references=article.references,
+                sender=article.sender,
+                notice=_("Copied from case %(number)s.") % {"number": src.number},
+                attachments=[
+                    AttachmentInput(a.filename, a.blob.read(), a.content_type, a.content_id)
+                    for a in article.attachments.select_related("blob")
+                ],
+            ),
+        )
+        if copy.delivery_status:
+            # A copy of an agent's e-mail is a record, not a new message: never send it.
+            copy.delivery_status = DeliveryStatus.NONE
+            copy.save(update_fields=["delivery_status"])
+        Link.objects.create(source=src, target=new, kind=LinkKind.NORMAL)
+        history.record(src, _actor_id(actor), "split_to", f"article:{article.pk}", "", new.number)
+        history.record(new, _actor_id(actor), "split_from", f"article:{copy.pk}", src.number, "")
+        _touch(src)
+        events.emit(events.Event(events.TICKET_CREATED, new.pk, _actor_id(actor)))
+        events.emit(
+            events.Event(
+                events.TICKET_UPDATED, src.pk, _actor_id(actor), changes={"split_to": new.pk}
+            )
+        )
+    return new
+
+
 def queue_delivery(article_id: int, *, error: str = "") -> Article:
     """Put an outgoing e-mail article (back) into the outbox; the caller enqueues the task.
 
@@ -780,3 +915,112 @@ def queue_delivery(article_id: int, *, error: str = "") -> Article:
             "retry" if error else DeliveryStatus.QUEUED,
         )
     return article
+
+
+# --- deletion ---------------------------------------------------------------------------------
+
+
+def delete_ticket(actor: Actor, ticket: Ticket | int) -> str:
+    """Delete a case for good, with its articles, attachments, links and history.
+
+    For administrators only (Zammad's ``DELETE /tickets/{id}``); returns the number.
+    This is erasure, not archiving: a case that must go (spam, a wrongly opened
+    case, a data subject's erasure request) takes its history chain with it,
+    because that chain names the citizen's data too. ``vorgang audit verify``
+    stays green: it checks each remaining case against its own head. What stays
+    is one line in the ``vorgang.audit`` log (case id and number, actor, number
+    of history entries and the chain's head hash, no citizen data), so the
+    deletion itself remains accountable. Cases merged into this one lose the
+    pointer to it and get a history entry saying so. Stored file bytes are left
+    to a cleanup of unused blobs, as other cases may share them.
+    """
+    import logging
+
+    from django.db.models import QuerySet
+
+    from vorgang.accounts.models import Role
+
+    from .models import History
+
+    if actor is not None and (actor.role != Role.ADMIN or not actor.is_active):
+        raise PermissionDenied(_("Only administrators may delete cases."))
+    with transaction.atomic():
+        locked = _lock(ticket)
+        if actor is not None and actor.tenant_id != locked.tenant_id:
+            raise NotFound(_("This case does not exist or you may not see it."))
+        number, head = locked.number, locked.history_head
+        for source in Ticket.objects.select_for_update().filter(merged_into=locked):
+            source.merged_into = None
+            _touch(source, "merged_into")
+            history.record(source, _actor_id(actor), "merge_target_deleted", "", number, "")
+        entries = History.objects.filter(ticket=locked)
+        count = entries.count()
+        # History refuses deletion through its own manager (append-only); erasing the
+        # whole case is the one sanctioned exception, so the plain QuerySet does it.
+        QuerySet.delete(entries)
+        Attachment.objects.filter(article__ticket=locked).delete()
+        Article.objects.filter(ticket=locked).delete()
+        pk = locked.pk
+        locked.delete()
+        logging.getLogger("vorgang.audit").warning(
+            "case deleted: id=%s number=%s actor=%s history_entries=%s head=%s",
+            pk,
+            number,
+            _actor_id(actor),
+            count,
+            head or "-",
+        )
+        events.emit(events.Event(events.TICKET_DELETED, pk, _actor_id(actor)))
+    return number
+
+
+def set_customer(
+    actor: Actor, ticket: Ticket | int, citizen: User | None, organisation: Organisation | None
+) -> Ticket:
+    """Change the case's citizen and organisation (Zammad's customer_id/organization_id)."""
+    with transaction.atomic():
+        locked = _lock(ticket)
+        require(actor, locked, AccessLevel.CHANGE)
+        _not_merged(locked)
+        if citizen is not None and (
+            citizen.tenant_id != locked.tenant_id or not citizen.is_citizen
+        ):
+            raise InvalidInput(_("The citizen belongs to another office or is not a citizen."))
+        if organisation is not None and organisation.tenant_id != locked.tenant_id:
+            raise InvalidInput(_("Unknown organisation."))
+        old_citizen, old_organisation = locked.citizen, locked.organisation
+        changes: dict[str, Any] = {}
+        if (old_citizen.pk if old_citizen else None) != (citizen.pk if citizen else None):
+            locked.citizen = citizen
+            history.record(
+                locked,
+                _actor_id(actor),
+                "updated",
+                "citizen",
+                old_citizen.pk if old_citizen else "",
+                citizen.pk if citizen else "",
+            )
+            changes["citizen"] = [old_citizen.pk if old_citizen else None, _actor_id(citizen)]
+        if (old_organisation.pk if old_organisation else None) != (
+            organisation.pk if organisation else None
+        ):
+            locked.organisation = organisation
+            history.record(
+                locked,
+                _actor_id(actor),
+                "updated",
+                "organisation",
+                old_organisation.name if old_organisation else "",
+                organisation.name if organisation else "",
+            )
+            changes["organisation"] = [
+                old_organisation.pk if old_organisation else None,
+                organisation.pk if organisation else None,
+            ]
+        if not changes:
+            return locked
+        _touch(locked, "citizen", "organisation")
+        events.emit(
+            events.Event(events.TICKET_UPDATED, locked.pk, _actor_id(actor), changes=changes)
+        )
+    return locked
