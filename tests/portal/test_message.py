@@ -77,6 +77,19 @@ def test_no_owner_no_mail(client: Client, world: World, django_capture_on_commit
     assert mail.outbox == []
 
 
+def test_no_mail_to_an_owner_who_does_not_want_it(
+    client: Client, world: World, django_capture_on_commit_callbacks
+) -> None:
+    from vorgang.notifications import preferences
+
+    preferences.save(world.ticket.owner, in_app=["citizen_replied"], email=[])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(world.link(), {"message": "Hallo"})
+    assert response.status_code == 302
+    assert mail.outbox == []
+    assert Article.objects.filter(ticket=world.ticket, kind="portal").exists()
+
+
 def test_message_reopens_a_case_waiting_for_the_citizen(client: Client, world: World) -> None:
     request = _wait_for_citizen(world)
     path = world.link()

@@ -141,9 +141,17 @@ _OWNER_BODY = {
 
 
 def notify_owner(ticket: Ticket, reason: str = "message") -> bool:
-    """A short mail to the owner (if the case has one); never with the citizen's text."""
+    """A short mail to the owner (if the case has one); never with the citizen's text.
+
+    Only when the owner wants e-mail about citizen replies (their notification settings).
+    """
+    from vorgang.notifications import preferences
+    from vorgang.notifications.models import NotificationKind
+
     owner = ticket.owner
     if owner is None or not owner.is_active or not owner.email:
+        return False
+    if not preferences.channels(owner, NotificationKind.CITIZEN_REPLIED).email:
         return False
     language = language_of(owner)
     with unprefixed():  # the desk is never under a tenant's prefix
