@@ -434,7 +434,9 @@ def test_delete_by_agent_is_403_and_other_tenant_404(client: Client, headers, ti
 # --- search ----------------------------------------------------------------------------------
 
 
-def test_search_by_fields_and_words(client: Client, headers, department, agent) -> None:
+def test_search_by_fields_and_words(
+    client: Client, headers, department, agent, search_index
+) -> None:
     first = TicketFactory(department=department, title="Ersatzführerschein", body="verloren")
     second = TicketFactory(department=department, title="Umschreibung", body="aus Polen")
     services.change_state(None, second, "open")
@@ -442,6 +444,7 @@ def test_search_by_fields_and_words(client: Client, headers, department, agent) 
         None, first, services.ArticleInput(body="geheim notiert", kind="note", internal=True)
     )
     TicketFactory(department=DepartmentFactory(), title="Ersatzführerschein")
+    search_index()
 
     def ids(query: str, method: str = "GET") -> list[int]:
         if method == "GET":
@@ -459,7 +462,8 @@ def test_search_by_fields_and_words(client: Client, headers, department, agent) 
     assert ids("geheim") == [first.pk]  # agents find internal notes
 
 
-def test_search_shapes(client: Client, headers, ticket) -> None:
+def test_search_shapes(client: Client, headers, ticket, search_index) -> None:
+    search_index()
     plain = send(client, "GET", "/tickets/search?query=Umschreibung", headers).json()
     assert plain["tickets"] == [ticket.pk]
     assert plain["tickets_count"] == 1
@@ -480,10 +484,11 @@ def test_search_bad_input(client: Client, headers) -> None:
     assert send(client, "GET", "/tickets/search?page=0", headers).status_code == 422
 
 
-def test_citizen_search_does_not_see_internal_words(client: Client, ticket) -> None:
+def test_citizen_search_does_not_see_internal_words(client: Client, ticket, search_index) -> None:
     services.add_article(
         None, ticket, services.ArticleInput(body="geheim notiert", kind="note", internal=True)
     )
+    search_index()
     citizen_headers = auth(ticket.citizen)
     assert (
         send(client, "GET", "/tickets/search?query=geheim", citizen_headers).json()["tickets"] == []
@@ -491,6 +496,76 @@ def test_citizen_search_does_not_see_internal_words(client: Client, ticket) -> N
     assert send(client, "GET", "/tickets/search?query=Umschreibung", citizen_headers).json()[
         "tickets"
     ] == [ticket.pk]
+
+
+def test_search_takes_zammads_field_names(
+    client: Client, headers, tenant, department, agent, search_index
+) -> None:
+    firm = Organisation.objects.create(tenant=tenant, name="Musterfirma GmbH")
+    erika = CitizenFactory(tenant=tenant, email="erika@example.org")
+    first = TicketFactory(
+        department=department, title="Ersatzführerschein", citizen=erika, organisation=firm
+    )
+    services.set_priority(None, first, "3 high")
+    services.tag(None, first, "eilig")
+    second = TicketFactory(department=department, title="Umschreibung")
+    services.assign(None, second, agent)
+    search_index()
+    new_state = State.objects.get(name="new").pk
+
+    def ids(query: str) -> list[int]:
+        response = send(client, "POST", "/tickets/search", headers, {"query": query})
+        assert response.status_code == 200, response.content
+        return response.json()["tickets"]
+
+    assert ids('priority.name:"3 high"') == [first.pk]
+    high = Ticket.objects.get(pk=first.pk).priority_id
+    assert ids(f"priority_id:{high}") == [first.pk]
+    assert ids("owner.login:anna") == [second.pk]
+    assert ids(f"owner.email:{agent.email}") == [second.pk]
+    assert ids(f"owner_id:{agent.pk}") == [second.pk]
+    assert ids("customer.email:erika@example.org") == [first.pk]
+    assert ids(f"customer_id:{erika.pk}") == [first.pk]
+    assert ids('organization.name:"Musterfirma GmbH"') == [first.pk]
+    assert ids(f"organization_id:{firm.pk}") == [first.pk]
+    assert sorted(ids(f"group_id:{department.pk} state_id:{new_state}")) == sorted(
+        [first.pk, second.pk]
+    )
+    assert ids("tags:eilig") == [first.pk]
+    assert ids("title:ersatz") == [first.pk]
+    assert ids("Ersatzführerschein AND state.name:new") == [first.pk]
+
+
+def test_search_all_is_newest_change_first(client: Client, headers, department, search_index):
+    older, newer = TicketFactory(department=department), TicketFactory(department=department)
+    Ticket.objects.filter(pk=newer.pk).update(updated_at=timezone.now() - timedelta(days=2))
+    Ticket.objects.filter(pk=older.pk).update(updated_at=timezone.now() - timedelta(days=1))
+    search_index()
+    for query in ("*", "", " * "):
+        body = send(client, "POST", "/tickets/search", headers, {"query": query}).json()
+        assert body["tickets"] == [older.pk, newer.pk] and body["tickets_count"] == 2
+    large = send(client, "GET", "/tickets/search?query=Antrag&per_page=300", headers).json()
+    assert sorted(large["tickets"]) == sorted([older.pk, newer.pk])
+
+
+def test_search_errors_name_the_problem(client: Client, headers, ticket, search_index) -> None:
+    search_index()
+    state = send(client, "GET", "/tickets/search?query=state.name:verloren", headers)
+    assert state.status_code == 422 and "verloren" in state.json()["error_human"]
+    group = send(client, "GET", "/tickets/search?query=group_id:Amt", headers)
+    assert group.status_code == 422 and "group_id:" in group.json()["error_human"]
+    far = send(client, "GET", "/tickets/search?query=Umschreibung&page=10001", headers)
+    assert far.status_code == 422
+
+
+def test_search_never_returns_a_case_moved_out_of_reach(
+    client: Client, headers, ticket, search_index
+) -> None:
+    """The index may lag a change (a task on PostgreSQL); the hits are checked again."""
+    search_index()
+    Ticket.objects.filter(pk=ticket.pk).update(department=DepartmentFactory(tenant=ticket.tenant))
+    body = send(client, "GET", "/tickets/search?query=Umschreibung", headers).json()
+    assert body["tickets"] == [] and body["assets"]["Ticket"] == {}
 
 
 # --- merge, history --------------------------------------------------------------------------

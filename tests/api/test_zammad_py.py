@@ -23,6 +23,13 @@ pytestmark = pytest.mark.django_db(transaction=True)
 SCAN = b"%PDF-1.4\n% Vorgang test scan\n" + bytes(range(256)) * 8 + b"\n%%EOF\n"
 
 
+@pytest.fixture(autouse=True)
+def _index_at_once(settings) -> None:
+    """Index in the subscriber after each commit, on PostgreSQL too (there a task would
+    do it, and no worker runs here), so a case is searchable when the request returns."""
+    settings.VORGANG_SEARCH_SYNC = True
+
+
 @pytest.fixture
 def department(tenant):
     return DepartmentFactory(tenant=tenant, name="Führerscheinstelle")

@@ -58,14 +58,14 @@ def notice(world: World, user: Any = None, kind: str = "citizen_replied") -> Onl
 
 def test_the_bell_counts_unread_and_says_so(world: World, agent_client: Client) -> None:
     html = agent_client.get(reverse("desk:settings")).content.decode()
-    assert 'aria-label="Notifications: none unread"' in html
+    assert 'aria-label="Benachrichtigungen: keine ungelesen"' in html  # the agent's language
     notice(world)
     notice(world, kind="mention")
     OnlineNotification.objects.create(
         tenant=world.tenant, user=world.agent, ticket=world.other_ticket, kind="mention"
     )  # a case Anna may not read: never counted
     html = agent_client.get(reverse("desk:notification_bell")).content.decode()
-    assert 'aria-label="Notifications: 2 unread"' in html
+    assert 'aria-label="Benachrichtigungen: 2 ungelesen"' in html
     assert 'hx-trigger="every 30s"' in html
 
 
@@ -80,7 +80,7 @@ def test_the_page_lists_own_readable_notifications(world: World, agent_client: C
     assert reverse("desk:case", args=[world.ticket.pk]) in html
     assert "erwähnt" not in html
     assert world.other_ticket.title not in html
-    assert "1 unread notification." in html
+    assert "1 ungelesene Benachrichtigung." in html
 
 
 def test_mark_one_read_unread_and_all(world: World, agent_client: Client) -> None:

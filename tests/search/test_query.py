@@ -44,6 +44,41 @@ def test_zammad_aliases() -> None:
     assert [f.name for f in ok("group:x customer:y").filters] == ["department", "citizen"]
 
 
+def test_zammad_dotted_and_id_fields() -> None:
+    parsed = ok(
+        'state.name:open group.name:"Bürgerbüro Mitte" priority.name:"3 high" owner.login:anna '
+        "owner.email:a@b.de customer.email:x,y@b.de organization.name:Firma tags:eilig "
+        "title:Antrag,neu group_id:3,4 customer_id:7 -organization_id:9"
+    )
+    assert [(f.name, f.values, f.negate) for f in parsed.filters] == [
+        ("state", ("open",), False),
+        ("department", ("Bürgerbüro Mitte",), False),
+        ("priority", ("3 high",), False),
+        ("owner", ("anna",), False),
+        ("owner", ("a@b.de",), False),
+        ("citizen.email", ("x,y@b.de",), False),
+        ("organization", ("Firma",), False),
+        ("tag", ("eilig",), False),
+        ("title", ("Antrag,neu",), False),
+        ("department_id", ("3", "4"), False),
+        ("citizen_id", ("7",), False),
+        ("organization_id", ("9",), True),
+    ]
+
+
+def test_dotted_words_that_name_no_field_are_text() -> None:
+    parsed = ok("Az.Nr:5 z.B.:Antrag")
+    assert not parsed.filters
+    assert [t.tokens for t in parsed.terms] == [("az", "nr", "5"), ("z", "b", "antrag")]
+
+
+def test_zammads_and_is_skipped() -> None:
+    parsed = ok("Antrag AND Wohngeld AND state:open")
+    assert [t.tokens for t in parsed.terms] == [("antrag",), ("wohngeld",)]
+    assert [f.name for f in parsed.filters] == ["state"]
+    assert error("AND").code == "empty"
+
+
 def test_sort_in_the_query() -> None:
     assert ok("Antrag sort:oldest").sort == "oldest"
     assert error("Antrag sort:sideways").code == "unknown_sort"
@@ -73,7 +108,11 @@ def test_created_ranges() -> None:
         ("+++ ---", "empty"),
         ("und der die", "stop_words_only"),
         ("-Antrag", "only_exclusions"),
-        ("title:Antrag", "unknown_field"),
+        ("farbe:blau", "unknown_field"),
+        ("state.nme:open", "unknown_field"),
+        ("state_id:open", "bad_value"),
+        ("group_id:1.5", "bad_value"),
+        ("owner_id:" + "9" * 19, "bad_value"),
         ("%_% \\ \x00", "empty"),
         ("created:gestern", "bad_value"),
         ("created:2026-13-45", "bad_value"),

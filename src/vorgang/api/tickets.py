@@ -32,6 +32,7 @@ from vorgang.accounts import services as accounts
 from vorgang.accounts.models import AccessLevel, Department, Organisation, Role, User
 from vorgang.attributes import values as attribute_values
 from vorgang.core.errors import InvalidInput, NotFound, PermissionDenied
+from vorgang.search import engine
 from vorgang.tickets import selectors, services
 from vorgang.tickets.models import History, LinkKind, Priority, State, Ticket
 
@@ -373,6 +374,11 @@ def _page_of(
     the page (seconds at 100,000 cases; see bench/api.py).
     """
     ids = list(found.values_list("pk", flat=True)[start : start + per_page])
+    return _in_order(user, ids, expand)
+
+
+def _in_order(user: User, ids: list[int], expand: bool) -> list[Ticket]:
+    """The cases ``ids``, annotated for the JSON, in the order of ``ids``."""
     qs = annotated(Ticket.objects.filter(pk__in=ids), user)
     if expand:
         qs = qs.prefetch_related("tags")
@@ -561,9 +567,43 @@ def delete_ticket(request: HttpRequest, ticket_id: int) -> Any:
 # --- search ----------------------------------------------------------------------------------------
 
 
-def search(user: User, query: str) -> QuerySet[Ticket]:
-    """The one place the API searches; the search engine (issue 7) replaces this."""
-    return selectors.search_tickets(user, query)
+def search(user: User, query: str, page: int, per_page: int) -> tuple[list[int], int]:
+    """One page of the cases ``user`` may read that match ``query``: (ids in order, total).
+
+    ``*`` or nothing lists every readable case, newest change first, as Zammad does;
+    anything else goes to the search engine (relevance first, filter-only searches
+    newest first), at the ``read`` level: the API returns whole cases, so counts and
+    hits hold only cases the caller may open.
+    """
+    if query.strip() in ("", "*"):
+        everything = selectors.visible_tickets(user, AccessLevel.READ).order_by(
+            "-updated_at", "-pk"
+        )
+        start = (page - 1) * per_page
+        ids = list(everything.values_list("pk", flat=True)[start : start + per_page])
+        return ids, everything.count()
+    if page > engine.MAX_PAGE:
+        raise InvalidInput(_("page must be at most %(n)d.") % {"n": engine.MAX_PAGE})
+    result = engine.search(
+        user,
+        query,
+        page=page,
+        per_page=per_page,
+        sort="relevance",
+        level=AccessLevel.READ,
+        with_snippets=False,
+    )
+    if result.error is not None:
+        raise InvalidInput(result.error.message)
+    ids = [hit.ticket_id for hit in result.hits]
+    # The index may lag a change by a moment (a task on PostgreSQL): the hits are checked
+    # against the cases themselves, so a case moved out of reach is never returned.
+    still_readable = set(
+        selectors.visible_tickets(user, AccessLevel.READ)
+        .filter(pk__in=ids)
+        .values_list("pk", flat=True)
+    )
+    return [pk for pk in ids if pk in still_readable], result.total
 
 
 SEARCH_PARAMS = {
@@ -582,8 +622,8 @@ SEARCH_PARAMS = {
     "/tickets/search",
     response={200: list[TicketOut] | TicketSearchOut, **ERRORS},
     openapi_extra=SEARCH_PARAMS,
-    summary="Search cases: field:value terms (state.name:open, number:..., group.name:...) "
-    "and free words",
+    summary="Search cases: free words and field:value filters (state.name:open, number:..., "
+    "group.name:..., owner.login:..., tags:..., created:>=2026-01-01)",
 )
 def search_tickets(request: HttpRequest) -> Any:
     user = _user(request)
@@ -597,14 +637,13 @@ def search_tickets(request: HttpRequest) -> Any:
         raise InvalidInput(_("query must be text."))
     page, per_page = _search_page(params)
     expand = str(params.get("expand", "")).lower() in {"1", "true", "yes"}
-    found = search(user, query)
-    start = (page - 1) * per_page
-    shown = _many_out(_page_of(user, found, start, per_page, expand), expand)
+    ids, total = search(user, query, page, per_page)
+    shown = _many_out(_in_order(user, ids, expand), expand)
     if expand:
         return shown
     return {
         "tickets": [t["id"] for t in shown],
-        "tickets_count": found.count(),
+        "tickets_count": total,
         "assets": {"Ticket": {str(t["id"]): t for t in shown}},
     }
 

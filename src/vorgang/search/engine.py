@@ -5,8 +5,9 @@
     result.total, result.hits[0].ticket_id, result.hits[0].snippet_html, result.error
 
 The permission wall is part of the SQL (tenant, then the departments in which the
-user holds ``overview``, or the citizen's own cases), so totals, pages and snippets
-only ever contain cases the user may list. Nothing raises for bad input: the result
+user holds ``level``, or the citizen's own cases), so totals, pages and snippets
+only ever contain cases the user may list (``overview``, the default: the desk) or
+open (``read``: the API, which returns whole cases). Nothing raises for bad input: the result
 carries a ``QueryError`` instead (the API answers 422 with its message), and each
 search is bounded in time (``VORGANG_SEARCH_TIMEOUT_MS``).
 """
@@ -34,6 +35,8 @@ from .query import SORTS, ParsedQuery, QueryError, parse
 log = logging.getLogger(__name__)
 
 MAX_PER_PAGE = 100
+# Without snippets a page is just ids (the API's pages go up to 500 cases).
+MAX_PER_PAGE_WITHOUT_SNIPPETS = 500
 MAX_PAGE = 10_000
 # SQLite: how many virtual-machine steps between two looks at the clock.
 PROGRESS_STEPS = 10_000
@@ -65,10 +68,10 @@ def _int(value: Any, default: int, low: int, high: int) -> int:
     return max(low, min(high, number))
 
 
-def _scope(user: User) -> Scope | None:
+def _scope(user: User, level: str) -> Scope | None:
     if user.is_citizen:
         return Scope(tenant_id=user.tenant_id, citizen_id=user.pk)
-    departments = access.departments_with(user, AccessLevel.OVERVIEW)
+    departments = access.departments_with(user, level)
     if not departments:
         return None
     return Scope(tenant_id=user.tenant_id, department_ids=tuple(departments))
@@ -81,10 +84,18 @@ def search(
     page: int = 1,
     per_page: int = 25,
     sort: str = "relevance",
+    level: str = AccessLevel.OVERVIEW,
+    with_snippets: bool = True,
 ) -> SearchResult:
-    """Search the cases ``user`` may list; see query.py for the syntax."""
+    """Search the cases ``user`` may list (or reach at ``level``); see query.py for the syntax.
+
+    ``with_snippets=False`` leaves ``snippet_html`` empty, for callers that show whole
+    cases rather than excerpts (the API).
+    """
     page = _int(page, 1, 1, MAX_PAGE)
-    per_page = _int(per_page, 25, 1, MAX_PER_PAGE)
+    per_page = _int(
+        per_page, 25, 1, MAX_PER_PAGE if with_snippets else MAX_PER_PAGE_WITHOUT_SNIPPETS
+    )
     result = SearchResult(total=0, page=page, per_page=per_page)
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         result.error = QueryError("forbidden", _("Log in to search."))
@@ -105,7 +116,7 @@ def search(
     result.sort = parsed.sort or wanted_sort
     if not parsed.terms and result.sort == "relevance":
         result.sort = "newest"  # nothing to rank: a filter-only search lists newest first
-    scope = _scope(user)
+    scope = _scope(user, level)
     if scope is None:
         return result  # no department to search in
     conditions = filters.resolve(user, parsed.filters)
@@ -122,7 +133,7 @@ def search(
         offset=(page - 1) * per_page,
     )
     try:
-        _run(current(), plan, parsed, result)
+        _run(current(), plan, parsed, result, with_snippets)
     except DatabaseError as exc:
         # Never a 500 for a search; the reason is logged (no query text: it may hold names).
         timed_out = "cancel" in str(exc).lower() or "interrupt" in str(exc).lower()
@@ -140,7 +151,9 @@ def _timeout_ms() -> int:
     return int(getattr(settings, "VORGANG_SEARCH_TIMEOUT_MS", 5000))
 
 
-def _run(backend: Backend, plan: Plan, parsed: ParsedQuery, result: SearchResult) -> None:
+def _run(
+    backend: Backend, plan: Plan, parsed: ParsedQuery, result: SearchResult, with_snippets: bool
+) -> None:
     timeout = _timeout_ms()
     # PostgreSQL: a transaction scopes the SET LOCALs. SQLite: none, since a transaction
     # there takes the write lock (IMMEDIATE mode) and a search must not block writers.
@@ -153,6 +166,9 @@ def _run(backend: Backend, plan: Plan, parsed: ParsedQuery, result: SearchResult
         if plan.offset >= result.total:
             return
         rows = backend.page(plan)
+    if not with_snippets:
+        result.hits = [Hit(pk, score, "") for pk, score in rows]
+        return
     stems = frozenset(text.stem(t) for term in parsed.terms for t in term.content_tokens)
     names = [k for k in (fuzzy_word(t) for t in parsed.terms) if k is not None]
     html = snippets.build(

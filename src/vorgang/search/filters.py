@@ -1,20 +1,27 @@
 """Field filters (``state:``, ``department:``, ...) resolved to conditions on the index.
 
 Names are looked up in the searcher's tenant only. A value that names nothing in a
-fixed vocabulary (state, department, service, owner) is an error the person can fix;
-an unknown tag simply matches nothing (tags are free words).
+fixed vocabulary (state, department, service, owner, priority, organisation) is an
+error the person can fix; an unknown tag simply matches nothing (tags are free words),
+and so does an unknown citizen e-mail address (an error would tell whether a person
+with that address exists).
+
+Most filters are conditions on the indexed columns. Priority, organisation and title
+are not in the index: they are read from the cases table in a subquery (tenant-scoped
+like everything else), so they are always current without re-indexing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from django.core.exceptions import EmptyResultSet
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from vorgang.accounts.models import Department, Role, User
+from vorgang.accounts.models import Department, Organisation, Role, User
 from vorgang.catalogue.models import OnlineService
-from vorgang.tickets.models import State, StateKind, Tag
+from vorgang.tickets.models import Priority, State, StateKind, Tag, Ticket
 
 from . import text
 from .backends.base import Condition, db_datetime, in_list
@@ -97,32 +104,114 @@ def _owners(user: User, values: Sequence[str]) -> list[int | None] | QueryError:
     return ids
 
 
+def _priorities(user: User, values: Sequence[str]) -> list[int] | QueryError:
+    """By name ("3 high", Zammad's) or without the rank ("high"), or its label."""
+    priorities = list(Priority.objects.all())
+    ids: list[int] = []
+    for value in values:
+        wanted = value.lower()
+        found = [
+            p.pk
+            for p in priorities
+            if wanted in (p.name.lower(), p.name.lower().lstrip("0123456789 "), str(p).lower())
+        ]
+        if not found:
+            return _unknown("priority", value, [p.name for p in priorities])
+        ids += found
+    return ids
+
+
+def _organisations(user: User, values: Sequence[str]) -> list[int] | QueryError:
+    qs = Organisation.objects.filter(tenant_id=user.tenant_id)
+    ids: list[int] = []
+    for value in values:
+        match = Q(name__iexact=value)
+        if value.isdigit():
+            match |= Q(pk=int(value))
+        found = list(qs.filter(match).values_list("pk", flat=True))
+        if not found:
+            return _unknown("organization", value)
+        ids += found
+    return ids
+
+
+def _citizens_by_email(user: User, values: Sequence[str]) -> list[int]:
+    return list(
+        User.objects.filter(tenant_id=user.tenant_id, email__iexact=values[0]).values_list(
+            "pk", flat=True
+        )
+    )
+
+
 def _id_condition(column: str, ids: Sequence[int | None], negate: bool) -> Condition:
     real = [i for i in ids if i is not None]
     cond = in_list(column, real)
     if None in ids:
         cond = Condition(f"({cond.sql}) OR {column} IS NULL", cond.params)
-    return Condition(f"NOT ({cond.sql})", cond.params) if negate else cond
+    if not negate:
+        return cond
+    if None in ids:
+        return Condition(f"NOT ({cond.sql})", cond.params)
+    # NOT (x IN ...) is unknown, not true, when x is NULL: an unowned case is "not Anna's".
+    return Condition(f"{column} IS NULL OR NOT ({cond.sql})", cond.params)
+
+
+def _on_case(user: User, match: Q, negate: bool) -> Condition:
+    """``d`` is (not) one of the searcher's tenant's cases matching ``match``."""
+    cases = Ticket.objects.filter(match, tenant_id=user.tenant_id).order_by().values("pk")
+    try:
+        sql, params = cases.query.sql_with_params()
+    except EmptyResultSet:  # e.g. an empty IN list: nothing can match
+        return Condition("1=1" if negate else "1=0")
+    return Condition(f"d.ticket_id {'NOT IN' if negate else 'IN'} ({sql})", list(params))
+
+
+Lookup = Callable[[User, Sequence[str]], Sequence[int | None] | QueryError]
+# Filters by name, on an indexed column of the document.
+_INDEXED: dict[str, tuple[str, Lookup]] = {
+    "state": ("d.state_id", _states),
+    "department": ("d.department_id", _departments),
+    "service": ("d.service_id", _services),
+    "owner": ("d.owner_id", _owners),
+    "citizen.email": ("d.citizen_id", _citizens_by_email),
+}
+# Filters by name, on a column of the case (not indexed).
+_CASE_COLUMN: dict[str, tuple[str, Lookup]] = {
+    "priority": ("priority_id", _priorities),
+    "organization": ("organisation_id", _organisations),
+}
+# Zammad's id fields (whole numbers, checked by the parser).
+_ID_INDEXED = {
+    "state_id": "d.state_id",
+    "department_id": "d.department_id",
+    "owner_id": "d.owner_id",
+    "citizen_id": "d.citizen_id",
+}
+_ID_CASE_COLUMN = {"priority_id": "priority_id", "organization_id": "organisation_id"}
 
 
 def resolve(user: User, filters: Sequence[FieldFilter]) -> list[Condition] | QueryError:
     """One SQL condition (on alias ``d``) per filter, or the first error."""
-    lookups: dict[
-        str, tuple[str, Callable[[User, Sequence[str]], Sequence[int | None] | QueryError]]
-    ] = {
-        "state": ("d.state_id", _states),
-        "department": ("d.department_id", _departments),
-        "service": ("d.service_id", _services),
-        "owner": ("d.owner_id", _owners),
-    }
     conditions: list[Condition] = []
     for f in filters:
-        if f.name in lookups:
-            column, lookup = lookups[f.name]
+        if f.name in _INDEXED or f.name in _CASE_COLUMN:
+            column, lookup = _INDEXED.get(f.name) or _CASE_COLUMN[f.name]
             ids = lookup(user, f.values)
             if isinstance(ids, QueryError):
                 return ids
-            conditions.append(_id_condition(column, list(ids), f.negate))
+            if f.name in _INDEXED:
+                conditions.append(_id_condition(column, list(ids), f.negate))
+            else:
+                conditions.append(_on_case(user, Q(**{f"{column}__in": list(ids)}), f.negate))
+        elif f.name in _ID_INDEXED:
+            given = [int(v) for v in f.values]
+            conditions.append(_id_condition(_ID_INDEXED[f.name], given, f.negate))
+        elif f.name in _ID_CASE_COLUMN:
+            given = [int(v) for v in f.values]
+            column = _ID_CASE_COLUMN[f.name]
+            conditions.append(_on_case(user, Q(**{f"{column}__in": given}), f.negate))
+        elif f.name == "title":
+            conditions.append(_on_case(user, Q(title__icontains=f.values[0]), f.negate))
         elif f.name == "tag":
             tag_ids = list(
                 Tag.objects.filter(tenant_id=user.tenant_id)

@@ -7,8 +7,16 @@
     department:Meldewesen  service:wohngeld  owner:me  owner:none  tag:eilig
     citizen:"Erika Mustermann"  number:10042  created:>=2026-01-01
     created:2026-01-01..2026-03-31  created:<15.03.2026
+    priority:high  organization:"Musterfirma GmbH"  title:Führerschein
     -tag:erledigt                   a filter can be negated too
     sort:date  sort:oldest  sort:relevance
+
+Zammad's field names work too (its API clients send them): ``group.name:``,
+``state.name:``, ``priority.name:``, ``owner.login:``, ``owner.email:``,
+``customer.email:``, ``organization.name:``, ``tags:`` and the id fields
+``state_id:``, ``priority_id:``, ``group_id:``, ``owner_id:``, ``customer_id:``,
+``organization_id:`` (whole numbers only). A bare upper-case ``AND`` is skipped (every
+word must match anyway).
 
 Parsing never raises: bad input gives a ``QueryError`` (a code and a message for the
 person), overlong input is cut to ``MAX_CHARS`` / ``MAX_TERMS`` with a warning. Field
@@ -31,11 +39,58 @@ MAX_TERMS = 12  # words and phrases together, excluded ones included
 MAX_TOKENS_PER_TERM = 10
 MAX_VALUES = 20  # values of one field filter ("state:a,b,c")
 
-FIELDS = ("state", "department", "service", "owner", "tag", "citizen", "number", "created")
-ALIASES = {"group": "department", "customer": "citizen", "status": "state"}
+ID_FIELDS = (
+    "state_id",
+    "department_id",
+    "priority_id",
+    "owner_id",
+    "citizen_id",
+    "organization_id",
+)
+FIELDS = (
+    "state",
+    "department",
+    "service",
+    "owner",
+    "tag",
+    "citizen",
+    "number",
+    "created",
+    "priority",
+    "organization",
+    "title",
+    "citizen.email",
+    *ID_FIELDS,
+)
+ALIASES = {
+    "group": "department",
+    "customer": "citizen",
+    "status": "state",
+    "organisation": "organization",
+    "tags": "tag",
+    # Zammad's names, as its API clients send them.
+    "state.name": "state",
+    "group.name": "department",
+    "priority.name": "priority",
+    "owner.login": "owner",
+    "owner.email": "owner",
+    "customer.email": "citizen.email",
+    "organization.name": "organization",
+    "group_id": "department_id",
+    "customer_id": "citizen_id",
+    "organisation_id": "organization_id",
+}
 SORTS = {"relevance": "relevance", "date": "newest", "newest": "newest", "oldest": "oldest"}
+# Filters whose value is one piece of text: a comma in it is not a list separator.
+SINGLE_VALUE = frozenset({"citizen", "title", "citizen.email"})
+# Ids are bigints; more digits cannot name anything (and would overflow the column).
+MAX_ID_DIGITS = 18
 
-_FIELD = re.compile(r"([A-Za-z_]+):(?=[^\s/])")
+_FIELD = re.compile(r"([A-Za-z_]+(?:\.[A-Za-z_]+)?):(?=[^\s/])")
+# A dotted name is a field only if it starts like a known one ("state.name:"); other
+# dotted words with a colon are text, e.g. an Aktenzeichen like "Az.Nr:5".
+_DOTTED_PREFIXES = frozenset(n.split(".")[0] for n in (*FIELDS, *ALIASES) if "." in n)
+_ID = re.compile(rf"[0-9]{{1,{MAX_ID_DIGITS}}}")
 
 
 @dataclass(frozen=True)
@@ -110,6 +165,8 @@ def parse(query: str | None) -> ParsedQuery | QueryError:
             else:
                 parsed.filters.append(result)
             continue
+        if value == "AND" and not quoted and not negate:
+            continue  # Zammad's explicit AND: every word must match anyway
         tokens = tuple(text.words(value))
         if not tokens:
             continue  # only punctuation or operators: nothing to look for
@@ -157,8 +214,10 @@ def _chunks(raw: str) -> list[tuple[bool, str | None, str, bool]]:
         name = None
         match = _FIELD.match(raw, pos)
         if match:
-            name = match.group(1).lower()
-            pos = match.end()
+            found = match.group(1).lower()
+            if "." not in found or found.split(".")[0] in _DOTTED_PREFIXES:
+                name = found
+                pos = match.end()
         if raw[pos] == '"':
             close = raw.find('"', pos + 1)
             close = end if close == -1 else close  # an unbalanced quote runs to the end
@@ -191,7 +250,7 @@ def _field_filter(
         return QueryError(
             "unknown_field",
             _("Unknown search field %(name)s; known fields: %(known)s.")
-            % {"name": repr(name), "known": ", ".join((*FIELDS, "sort"))},
+            % {"name": repr(name), "known": ", ".join((*FIELDS, "sort", *ALIASES))},
         )
     value = value.strip()
     if not value:
@@ -210,7 +269,7 @@ def _field_filter(
                 % {"value": repr(f"created:{value}")},
             )
         return FieldFilter("created", (value,), negate, dates)
-    if canonical in ("citizen",) or quoted:
+    if canonical in SINGLE_VALUE or quoted:
         values: tuple[str, ...] = (value,)
     else:
         values = tuple(v for v in (p.strip() for p in value.split(",")) if v)
@@ -218,6 +277,12 @@ def _field_filter(
         return QueryError(
             "bad_value",
             _("A filter takes at most %(n)d values.") % {"n": MAX_VALUES},
+        )
+    if canonical in ID_FIELDS and not all(_ID.fullmatch(v) for v in values):
+        return QueryError(
+            "bad_value",
+            _("%(name)s takes whole numbers (ids), e.g. %(example)s.")
+            % {"name": f"{name}:", "example": f"{name}:2"},
         )
     return FieldFilter(canonical, values, negate)
 

@@ -6,14 +6,12 @@ between tenants and departments is drawn in one place.
 
 from __future__ import annotations
 
-import re
-
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from vorgang.accounts import access
 from vorgang.accounts.models import AccessLevel, Role, User
-from vorgang.core.errors import InvalidInput, NotFound
+from vorgang.core.errors import NotFound
 
 from .models import Article, Attachment, History, Link, Ticket
 
@@ -131,63 +129,3 @@ def get_article(user: User, pk: int | str) -> Article:
     if found is None:
         raise NotFound(_("This message does not exist or you may not see it."))
     return found
-
-
-# Field names of the simple search syntax (``state.name:open``) and what they filter.
-SEARCH_FIELDS: dict[str, str] = {
-    "number": "number",
-    "title": "title__icontains",
-    "state": "state__name__iexact",
-    "state.name": "state__name__iexact",
-    "state_id": "state_id",
-    "priority": "priority__name__iexact",
-    "priority.name": "priority__name__iexact",
-    "priority_id": "priority_id",
-    "group": "department__name__iexact",
-    "group.name": "department__name__iexact",
-    "group_id": "department_id",
-    "owner.login": "owner__username__iexact",
-    "owner.email": "owner__email__iexact",
-    "owner_id": "owner_id",
-    "customer.email": "citizen__email__iexact",
-    "customer_id": "citizen_id",
-    "organization.name": "organisation__name__iexact",
-    "organization_id": "organisation_id",
-    "tags": "tags__name__iexact",
-    "tag": "tags__name__iexact",
-}
-_ID_FIELDS = {"state_id", "priority_id", "group_id", "owner_id", "customer_id", "organization_id"}
-_SEARCH_TERM = re.compile(r'(?:(?P<field>[\w.]+):)?(?:"(?P<quoted>[^"]*)"|(?P<word>\S+))')
-
-
-def search_tickets(user: User, query: str) -> QuerySet[Ticket]:
-    """Cases readable by ``user`` that match ``query``, newest change first.
-
-    A stand-in until the search engine (issue 7) replaces it: ``field:value`` terms
-    from SEARCH_FIELDS (values in quotes may hold spaces), ``*`` for all, and free
-    words, each of which must occur in the title, the number or the text of an
-    article the user may read. ``AND`` is implied; ``OR``/``NOT`` are not supported.
-    """
-    qs = visible_tickets(user, AccessLevel.READ)
-    for match in _SEARCH_TERM.finditer(query or ""):
-        field = (match.group("field") or "").lower()
-        value = match.group("quoted") if match.group("quoted") is not None else match.group("word")
-        value = (value or "").strip()
-        if not field and (value in {"*", "AND", "&&"} or not value):
-            continue
-        if field:
-            lookup = SEARCH_FIELDS.get(field)
-            if lookup is None:
-                raise InvalidInput(
-                    _("Unknown search field %(field)s; known are: %(fields)s.")
-                    % {"field": repr(field), "fields": ", ".join(sorted(SEARCH_FIELDS))}
-                )
-            if field in _ID_FIELDS and not value.isdigit():
-                raise InvalidInput(_("%(field)s needs a number.") % {"field": field})
-            qs = qs.filter(**{lookup: value})
-            continue
-        texts = Article.objects.filter(ticket=OuterRef("pk"), body__icontains=value)
-        if user.is_citizen:
-            texts = texts.filter(internal=False)
-        qs = qs.filter(Q(title__icontains=value) | Q(number__icontains=value) | Exists(texts))
-    return qs.distinct().order_by("-updated_at", "-pk")
