@@ -188,7 +188,7 @@ def test_admin_creates_an_attribute_in_its_tenant(admin_client: Client, tenant) 
     ],
 )
 def test_admin_refuses_bad_definitions(admin_client: Client, changes, message) -> None:
-    response = admin_client.post(ADD, form(**changes))
+    response = admin_client.post(ADD, form(**changes), HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 200
     assert message in response.content.decode()
     assert not CaseAttribute.objects.exists()

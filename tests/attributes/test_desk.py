@@ -145,6 +145,7 @@ def test_errors_are_shown_per_field_and_nothing_is_saved(agent_client, ticket) -
     response = agent_client.post(
         edit_url(ticket),
         full_form(trust_score="9", birthday="gestern", service_type="pass", aktenzeichen="x" * 21),
+        HTTP_ACCEPT_LANGUAGE="en",
     )
     assert response.status_code == 422
     html = section(response.content.decode())

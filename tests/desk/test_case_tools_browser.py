@@ -126,11 +126,11 @@ def test_reply_with_text_module_and_attachment_then_merge(
     assert page.evaluate("document.activeElement.id") == "reply-text"
     assert page.locator("#reply-quote").is_checked()
     page.keyboard.type("::")
-    search = page.get_by_role("combobox", name="Search text modules")
+    search = page.get_by_role("combobox", name="Textbausteine durchsuchen")
     search.wait_for()
     assert page.evaluate("document.activeElement.getAttribute('role')") == "combobox"
     page.keyboard.type("zusage")
-    options = page.get_by_role("listbox", name="Text modules").get_by_role("option")
+    options = page.get_by_role("listbox", name="Textbausteine").get_by_role("option")
     assert options.count() == 1
     page.locator(".desk-tm").screenshot(path=str(screens / "02-text-module-picker.png"))
     assert_accessible(page, "text module picker")

@@ -8,8 +8,8 @@ from django.urls import reverse
 from django.utils import translation
 
 from vorgang.core.errors import InvalidInput, PermissionDenied
+from vorgang.desk import overviews as desk_overviews
 from vorgang.desk.views import errors
-from vorgang.tickets import selectors
 
 from .conftest import World
 
@@ -54,7 +54,7 @@ def test_unhandled_exception_gives_the_500_page(
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("kaputt")
 
-    monkeypatch.setattr(selectors, "overview", broken)
+    monkeypatch.setattr(desk_overviews, "find", broken)
     client = Client(raise_request_exception=False)
     client.force_login(world.agent)
     response = client.get(reverse("desk:overview"))
@@ -80,7 +80,7 @@ def test_service_errors_in_views_become_error_pages(
     def refuse(*args: object, **kwargs: object) -> None:
         raise error
 
-    monkeypatch.setattr(selectors, "overview", refuse)
+    monkeypatch.setattr(desk_overviews, "find", refuse)
     response = agent_client.get(reverse("desk:overview"))
     assert response.status_code == status
     assert text in response.content.decode()

@@ -105,9 +105,9 @@ def test_a_citizen_reply_appears_without_reload(
     retrying(lambda: services.add_article(None, world.ticket, reply))
     timeline = page.locator("#timeline")
     timeline.get_by_text("anbei der Nachweis über den Wohnsitz").wait_for(timeout=POLL_WAIT_MS)
-    # The polite status region says what happened (the text is English until translated).
+    # The polite status region says what happened (in the agent's language, German).
     page.wait_for_function(
-        "() => document.getElementById('case-live-status').textContent.includes('citizen')"
+        "() => document.getElementById('case-live-status').textContent.includes('Bürger')"
     )
     # No reload, the focus and the half-written note untouched.
     assert page.evaluate("window.__sameDocument") is True
@@ -140,7 +140,7 @@ def test_shortcut_help_by_keyboard(
     # "?" opens the help as a modal dialog with the focus inside it.
     page.locator("h1").click()
     page.keyboard.type("?")
-    dialog = page.get_by_role("dialog", name="Keyboard shortcuts")
+    dialog = page.get_by_role("dialog", name="Tastenkürzel")
     dialog.wait_for()
     assert page.evaluate(
         "document.getElementById('desk-shortcuts').contains(document.activeElement)"
@@ -205,7 +205,7 @@ def test_settings_notifications_and_search_pages_are_accessible(
     page.goto(f"{live_server.url}/settings/")
     assert_accessible(page, "settings")
     page.get_by_label("Name", exact=True).fill("Fachverfahren Kfz")
-    page.get_by_role("button", name="Create token").click()
+    page.get_by_role("button", name="Token anlegen").click()
     new_token = page.locator("#new-token")
     new_token.wait_for()
     assert len(new_token.input_value()) > 30
@@ -213,16 +213,16 @@ def test_settings_notifications_and_search_pages_are_accessible(
     page.screenshot(path=str(screens / "04-settings.png"), full_page=True)
 
     bell = page.locator("#desk-bell")
-    assert bell.get_attribute("aria-label") == "Notifications: 1 unread"
+    assert bell.get_attribute("aria-label") == "Benachrichtigungen: 1 ungelesen"
     bell.click()
     page.wait_for_url(f"{live_server.url}/notifications/")
     assert_accessible(page, "notifications")
     page.screenshot(path=str(screens / "05-notifications.png"), full_page=True)
-    page.get_by_role("button", name="Mark all as read").click()
+    page.get_by_role("button", name="Alle als gelesen markieren").click()
     page.wait_for_url(f"{live_server.url}/notifications/")
-    assert page.locator("#desk-bell").get_attribute("aria-label") == "Notifications: none unread"
+    assert page.locator("#desk-bell").get_attribute("aria-label") == "Benachrichtigungen: keine ungelesen"
 
-    search = page.get_by_role("search", name="Search cases").first
+    search = page.get_by_role("search", name="Vorgänge suchen").first
     search.get_by_role("searchbox").fill("Parkausweis")
     search.get_by_role("searchbox").press("Enter")
     page.wait_for_url(f"{live_server.url}/search/?q=Parkausweis")

@@ -517,7 +517,7 @@ def test_admin_edits_own_tenant_overviews_only(client: Client, world: World) -> 
         },
     )
     assert response.status_code == 200
-    assert "Another overview already has this short name." in response.content.decode()
+    assert "Eine andere Übersicht hat bereits diesen Kurznamen." in response.content.decode()
     response = client.post(
         "/admin/desk/overview/add/",
         {

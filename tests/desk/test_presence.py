@@ -30,7 +30,7 @@ def test_a_colleague_viewing_the_case_is_shown(world: World, client: Client) -> 
     assert "is viewing" not in beat(client, world.ticket.pk)  # alone on the case
     client.force_login(world.reader)
     html = beat(client, world.ticket.pk)
-    assert "Anna Agentin is viewing this case" in html
+    assert "Anna Agentin sieht sich diesen Vorgang an" in html
     assert "Rudi" not in html  # never yourself
 
 
@@ -38,15 +38,15 @@ def test_a_colleague_writing_a_reply_or_note_is_shown(world: World, client: Clie
     client.force_login(world.agent)
     beat(client, world.ticket.pk, writing="reply")
     client.force_login(world.reader)
-    assert "Anna Agentin is writing a reply" in beat(client, world.ticket.pk)
+    assert "Anna Agentin schreibt eine Antwort" in beat(client, world.ticket.pk)
     client.force_login(world.agent)
     beat(client, world.ticket.pk, writing="note")
     client.force_login(world.reader)
-    assert "Anna Agentin is writing a note" in beat(client, world.ticket.pk)
+    assert "Anna Agentin schreibt eine Notiz" in beat(client, world.ticket.pk)
     client.force_login(world.agent)
     beat(client, world.ticket.pk, writing="<script>")  # unknown form: just viewing
     client.force_login(world.reader)
-    assert "Anna Agentin is viewing this case" in beat(client, world.ticket.pk)
+    assert "Anna Agentin sieht sich diesen Vorgang an" in beat(client, world.ticket.pk)
 
 
 def test_heartbeats_expire(world: World, client: Client) -> None:
