@@ -220,7 +220,10 @@ def test_settings_notifications_and_search_pages_are_accessible(
     page.screenshot(path=str(screens / "05-notifications.png"), full_page=True)
     page.get_by_role("button", name="Alle als gelesen markieren").click()
     page.wait_for_url(f"{live_server.url}/notifications/")
-    assert page.locator("#desk-bell").get_attribute("aria-label") == "Benachrichtigungen: keine ungelesen"
+    assert (
+        page.locator("#desk-bell").get_attribute("aria-label")
+        == "Benachrichtigungen: keine ungelesen"
+    )
 
     search = page.get_by_role("search", name="Vorgänge suchen").first
     search.get_by_role("searchbox").fill("Parkausweis")

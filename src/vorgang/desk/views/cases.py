@@ -10,18 +10,20 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.template.response import TemplateResponse
 from django.utils import formats, timezone
 from django.utils.functional import Promise
 from django.utils.html import strip_tags
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from vorgang.accounts import access
 from vorgang.accounts.models import AccessLevel, User
 from vorgang.attributes.models import CaseAttribute
 from vorgang.catalogue.validation import labelled_rows
+from vorgang.core.errors import NotFound
 from vorgang.tickets import selectors
 from vorgang.tickets.models import (
     Article,
@@ -40,11 +42,68 @@ from .common import current_user, desk_view
 # --- the case view --------------------------------------------------------------------------
 
 
+# The timeline shows the newest messages only, as Zammad does: a case with hundreds of
+# messages would otherwise render (and the browser lay out) all of them on every visit and
+# every live refresh. Older ones come on demand ("Show N older messages", ``?all=1``).
+TIMELINE_NEWEST = 30
+# The history table is part of the page while it is this short; a longer one is loaded
+# when its section is opened (``case_history``), as the page must not carry it unread.
+HISTORY_INLINE_MAX = 50
+
+
 @desk_view
 def case(request: HttpRequest, pk: int) -> HttpResponse:
     user = current_user(request)
     ticket = selectors.get_ticket(user, pk)
     return render_case(request, user, ticket)
+
+
+@desk_view
+def timeline_older(request: HttpRequest, pk: int) -> HttpResponse:
+    """The timeline entries before the message ``?before=<id>``: the part the page left out.
+
+    Returned as the ``<li>`` items that htmx puts in place of the "Show older" control;
+    same checks as the case view (selectors.get_ticket: department walls, tenant).
+    """
+    user = current_user(request)
+    ticket = selectors.get_ticket(user, pk)
+    try:
+        before_pk = int(request.GET.get("before", ""))
+    except ValueError:
+        return HttpResponseBadRequest(_("Say before which message (?before=<id>)."))
+    visible = selectors.articles(user, ticket)
+    before = visible.filter(pk=before_pk).first()
+    if before is None:
+        raise NotFound(_("This message does not exist on this case."))
+    older = list(
+        visible.filter(
+            Q(created_at__lt=before.created_at) | Q(created_at=before.created_at, pk__lt=before.pk)
+        )
+    )
+    events = timeline_events(ticket).filter(created_at__lt=before.created_at)
+    context = {
+        "ticket": ticket,
+        "articles": article_views(older, first_number=1),
+        "history": history_rows(ticket, list(events)),
+        "can_change": access.has_level(user, ticket.department_id, AccessLevel.CHANGE),
+        "focus_first": True,
+        "loaded": ngettext(
+            "%(count)s older message loaded.", "%(count)s older messages loaded.", len(older)
+        )
+        % {"count": len(older)},
+    }
+    return TemplateResponse(request, "desk/_timeline_older.html", context)
+
+
+@desk_view
+def case_history(request: HttpRequest, pk: int) -> HttpResponse:
+    """The full history table: a partial for htmx (the section opened), else its own page."""
+    user = current_user(request)
+    ticket = selectors.get_ticket(user, pk)
+    context = {"ticket": ticket, "history": history_rows(ticket)}
+    if request.headers.get("HX-Request"):
+        return TemplateResponse(request, "desk/_history_table.html", context)
+    return TemplateResponse(request, "desk/case_history.html", context)
 
 
 def render_case(
@@ -61,10 +120,27 @@ def render_case(
     pending_value = ""
     if ticket.pending_until is not None:
         pending_value = timezone.localtime(ticket.pending_until).strftime("%Y-%m-%dT%H:%M")
+    shown, older_count = newest_articles(user, ticket, everything=request.GET.get("all") == "1")
+    history_count = selectors.ticket_history(ticket).count()
+    table: list[dict[str, Any]] | None = None
+    if history_count <= HISTORY_INLINE_MAX:
+        table = history_rows(ticket)
+        # The timeline's events are rows of the table: no second query, no second formatting.
+        quiet = quiet_actions()
+        events = [r for r in table if r["entry"].action not in quiet]
+    else:
+        events = history_rows(ticket, list(timeline_events(ticket)))
+    if older_count and shown:
+        # System events belong to the shown window from its first message on.
+        events = [r for r in events if r["entry"].created_at >= shown[0].created_at]
     context: dict[str, Any] = {
         "ticket": ticket,
-        "articles": [ArticleView.of(a) for a in selectors.articles(user, ticket)],
-        "history": history_rows(ticket),
+        "articles": article_views(shown, first_number=older_count + 1),
+        "older_count": older_count,
+        "older_before": shown[0].pk if older_count and shown else None,
+        "history": events,
+        "history_table": table,
+        "history_count": history_count,
         "links": [
             {"kind": _link_label(kind), "ticket": other}
             for kind, other in selectors.links(user, ticket)
@@ -90,6 +166,36 @@ def render_case(
             }
         )
     return TemplateResponse(request, "desk/case.html", context, status=status)
+
+
+def newest_articles(user: User, ticket: Ticket, *, everything: bool) -> tuple[list[Article], int]:
+    """The messages the page shows (oldest first) and how many older ones it leaves out."""
+    visible = selectors.articles(user, ticket)
+    if everything:
+        return list(visible), 0
+    newest = list(visible.order_by("-created_at", "-pk")[: TIMELINE_NEWEST + 1])
+    if len(newest) <= TIMELINE_NEWEST:
+        return newest[::-1], 0
+    shown = newest[:TIMELINE_NEWEST][::-1]
+    return shown, visible.count() - TIMELINE_NEWEST
+
+
+def quiet_actions() -> set[str]:
+    """History actions the timeline leaves out (defined with the timeline's template tag)."""
+    # Imported here: the tag module imports the case tool views, which import this module.
+    from ..templatetags.case_tools import QUIET_ACTIONS
+
+    return QUIET_ACTIONS
+
+
+def timeline_events(ticket: Ticket) -> QuerySet[History]:
+    """History entries the timeline shows between the messages (the others are quiet)."""
+    return selectors.ticket_history(ticket).exclude(action__in=quiet_actions())
+
+
+def article_views(articles: list[Article], *, first_number: int) -> list[ArticleView]:
+    """Views of the messages; ``first_number`` is the first one's place in the whole case."""
+    return [ArticleView.of(a, number) for number, a in enumerate(articles, start=first_number)]
 
 
 def form_rows(ticket: Ticket) -> list[tuple[str, str]]:
@@ -169,11 +275,17 @@ class ArticleView:
     is_html: bool
     frame_html: str = ""
     attachments: list[Attachment] = field(default_factory=list)
+    # Formatted once here: the template would format each date several times per message.
+    iso: str = ""
+    when: str = ""
+    tools_label: str = ""
+    quote_label: str = ""
 
     @classmethod
-    def of(cls, article: Article) -> ArticleView:
+    def of(cls, article: Article, number: int = 0) -> ArticleView:
         is_html = article.content_type == "text/html"
         attachments = list(article.attachments.all())
+        iso, when = format_moment(article.created_at)
         return cls(
             article=article,
             text=html_to_text(article.body) if is_html else article.body,
@@ -182,6 +294,10 @@ class ArticleView:
             if is_html
             else "",
             attachments=attachments,
+            iso=iso,
+            when=when,
+            tools_label=_("Actions for message %(number)s") % {"number": number},
+            quote_label=_("Quote the message of %(when)s") % {"when": when},
         )
 
     @property
@@ -272,8 +388,16 @@ def _format_datetime(value: str) -> str:
     return formats.date_format(timezone.localtime(parsed), "SHORT_DATETIME_FORMAT")
 
 
-def history_rows(ticket: Ticket) -> list[dict[str, Any]]:
-    entries: list[History] = list(selectors.ticket_history(ticket))
+def format_moment(value: datetime) -> tuple[str, str]:
+    """A stored time as (ISO 8601 for ``<time datetime>``, short local date and time)."""
+    local = timezone.localtime(value)
+    return local.isoformat(), formats.date_format(local, "SHORT_DATETIME_FORMAT")
+
+
+def history_rows(ticket: Ticket, entries: list[History] | None = None) -> list[dict[str, Any]]:
+    """Readable rows of the history (all of it unless ``entries`` are given), dates formatted."""
+    if entries is None:
+        entries = list(selectors.ticket_history(ticket))
     states = {s.name: str(s) for s in State.objects.all()}
     priorities = {p.name: str(p) for p in Priority.objects.all()}
     # Custom attributes appear under their label (attribute names cannot take built-in ones).
@@ -302,14 +426,23 @@ def history_rows(ticket: Ticket) -> list[dict[str, Any]]:
             return kinds.get(kind, kind)
         return value
 
-    return [
-        {
-            "entry": entry,
-            "action": ACTIONS.get(entry.action, entry.action),
-            "field": "" if entry.field == "tags" else fields.get(entry.field, entry.field),
-            "old": show(entry, entry.old_value),
-            "new": show(entry, entry.new_value),
-            "actor": entry.actor.display_name if entry.actor else _("system"),
-        }
-        for entry in entries
-    ]
+    system = _("system")
+    rows: list[dict[str, Any]] = []
+    for entry in entries:
+        action = str(ACTIONS.get(entry.action, entry.action))
+        label = "" if entry.field == "tags" else str(fields.get(entry.field, entry.field))
+        iso, when = format_moment(entry.created_at)
+        rows.append(
+            {
+                "entry": entry,
+                "action": action,
+                "field": label,
+                "what": f"{action}: {label}" if label else action,
+                "old": show(entry, entry.old_value),
+                "new": show(entry, entry.new_value),
+                "actor": entry.actor.display_name if entry.actor else system,
+                "iso": iso,
+                "when": when,
+            }
+        )
+    return rows

@@ -176,12 +176,46 @@
     }
   }
 
+  // The page shows the newest messages and a control for the older ones. Once they are all
+  // on the page (loaded with the control, or few enough), the refresh asks for all of them,
+  // so that swapping the timeline does not take the loaded ones away again.
+  function pageUrl() {
+    var url = new URL(window.location.href);
+    url.hash = "";
+    if (!document.getElementById("timeline-older")) {
+      url.searchParams.set("all", "1");
+    }
+    return url.toString();
+  }
+
+  // A history table loaded on opening its section (a long history) is fetched anew.
+  function refreshHistory() {
+    var section = document.querySelector(".desk-history[data-history-url]");
+    var current = section && section.querySelector("tbody");
+    if (!current) {
+      return;
+    }
+    fetch(section.getAttribute("data-history-url"), {
+      credentials: "same-origin",
+      headers: { "HX-Request": "true" },
+    })
+      .then(function (response) {
+        return response.ok ? response.text() : Promise.reject(response.status);
+      })
+      .then(function (html) {
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        swap(current, doc.querySelector("tbody"));
+      })
+      .catch(function () {});
+  }
+
   function refreshCase(summary) {
     var known = {};
     document.querySelectorAll(".desk-article[id]").forEach(function (el) {
       known[el.id] = true;
     });
-    fetch(window.location.pathname + window.location.search, {
+    refreshHistory();
+    fetch(pageUrl(), {
       credentials: "same-origin",
       headers: { "X-Requested-With": "XMLHttpRequest" },
     })
