@@ -29,6 +29,7 @@ COMMANDS = [
     "imap_poll",
     "scheduler",
     "services",
+    "search",
 ]
 # Django's commands that an operator needs most.
 DJANGO_COMMANDS = ["migrate", "shell", "dbshell", "changepassword", "check"]

@@ -52,7 +52,7 @@ def _duration(seconds: float) -> str:
 
 
 class Command(BaseCommand):
-    help = "Search index maintenance. 'reindex' rebuilds every case's document in batches."
+    help = "Search index: 'reindex' rebuilds every case's document in batches while serving"
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
