@@ -35,10 +35,7 @@ import http.client
 import json
 import os
 import random
-import secrets
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -46,90 +43,28 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
+
+from common import (
+    NOUNS,
+    SERVICES,
+    die_with_parent,
+    free_port,
+    percentile,
+    scratch_database,
+    setup_django,
+    stop_process,
+    vorgang_argv,
+)
 
 TARGETS_MS = {"show": 100.0, "list": 100.0, "create": 200.0}
 PER_PAGE = 25
 BATCH = 2000
-WORDS = [
-    "Wohngeld",
-    "Personalausweis",
-    "Reisepass",
-    "Meldebescheinigung",
-    "Führerschein",
-    "Gewerbeanmeldung",
-    "Baugenehmigung",
-    "Hundesteuer",
-    "Elterngeld",
-    "Kitaplatz",
-    "Parkausweis",
-    "Eheschließung",
-    "Geburtsurkunde",
-]
-NOUNS = [
-    "Antrag",
-    "Unterlagen",
-    "Nachweis",
-    "Widerspruch",
-    "Rückfrage",
-    "Termin",
-    "Gebühr",
-    "Bescheid",
-]
-
-
-# --- processes and the database --------------------------------------------------------------
-
-
-def vorgang_argv(*args: str) -> list[str]:
-    return [sys.executable, "-m", "vorgang.cli", *args]
-
-
-def die_with_parent() -> Callable[[], None] | None:
-    """A pre-exec hook: on Linux the child gets SIGTERM when this script dies (no orphans)."""
-    if not sys.platform.startswith("linux"):
-        return None
-    import ctypes
-
-    prctl = ctypes.CDLL(None, use_errno=True).prctl
-
-    def hook() -> None:
-        prctl(1, int(signal.SIGTERM), 0, 0, 0)  # PR_SET_PDEATHSIG
-
-    return hook
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-@contextlib.contextmanager
-def scratch_database(url: str, keep: bool) -> Iterator[str]:
-    import psycopg
-    from psycopg import sql
-
-    parts = urlsplit(url)
-    name = f"vorgang_bench_api_{secrets.token_hex(4)}"
-    admin = parts._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield parts._replace(path=f"/{name}").geturl()
-    finally:
-        if keep:
-            print(f"kept database {name}")
-        else:
-            with psycopg.connect(admin, autocommit=True) as conn:
-                conn.execute(
-                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-                )
+WORDS = SERVICES[:13]  # the services a case title or a search names
 
 
 # --- fill ----------------------------------------------------------------------------------------
@@ -137,10 +72,7 @@ def scratch_database(url: str, keep: bool) -> Iterator[str]:
 
 def fill(n_cases: int, n_departments: int, seed: int) -> dict[str, Any]:
     """Departments, an admin with a token, citizens and cases with one article each."""
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vorgang.conf.settings")
-    import django
-
-    django.setup()
+    setup_django()
     from django.db import connection, transaction
 
     from vorgang.accounts import access
@@ -346,11 +278,6 @@ def run_load(port: int, token: str, make: Request, clients: int, total: int, see
     return result, time.perf_counter() - began
 
 
-def percentile(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * q))] * 1000
-
-
 # --- main --------------------------------------------------------------------------------------
 
 
@@ -369,16 +296,6 @@ def wait_until_ready(port: int, token: str, serve: subprocess.Popen[bytes], log:
             pass
         time.sleep(0.2)
     sys.exit(f"vorgang serve did not answer in time:\n{log.read_text()[-3000:]}")
-
-
-def stop(serve: subprocess.Popen[bytes]) -> None:
-    if serve.poll() is None:
-        serve.send_signal(signal.SIGTERM)
-        try:
-            serve.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            serve.kill()
-            serve.wait()
 
 
 def main() -> int:
@@ -409,7 +326,7 @@ def main() -> int:
         engine = "SQLite"
         if os.environ.get("DATABASE_URL"):
             env["DATABASE_URL"] = stack.enter_context(
-                scratch_database(os.environ["DATABASE_URL"], args.keep)
+                scratch_database(os.environ["DATABASE_URL"], "vorgang_bench_api_", keep=args.keep)
             )
             engine = "PostgreSQL"
         try:
@@ -468,7 +385,7 @@ def measure(
             ok = sum(n for status, n in result.statuses.items() if 200 <= status < 300)
             errors = total - ok
             p50 = statistics.median(result.latencies) * 1000
-            p99 = percentile(result.latencies, 0.99)
+            p99 = percentile(result.latencies, 0.99) * 1000
             target = TARGETS_MS.get(name)
             verdict = (
                 "" if target is None else f"< {target:.0f} ms {'ok' if p99 < target else 'MISSED'}"
@@ -478,7 +395,7 @@ def measure(
                 failed = True
                 print(f"         statuses: {dict(result.statuses)}")
     finally:
-        stop(serve)
+        stop_process(serve)
     if failed:
         print(f"\nsome requests failed; the server's log:\n{log.read_text()[-3000:]}")
     return 1 if failed else 0

@@ -19,16 +19,11 @@ import sys
 import tempfile
 import time
 
-
-def _setup_django() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vorgang.conf.settings")
-    import django
-
-    django.setup()
+from common import setup_django
 
 
 def _worker(department_id: int, cases: int, start: float, out: mp.Queue) -> None:  # type: ignore[type-arg]
-    _setup_django()
+    setup_django()
     from vorgang.accounts.models import Department
     from vorgang.tickets import services
 
@@ -62,7 +57,7 @@ def main() -> None:
 
     if not os.environ.get("DATABASE_URL"):
         os.environ["VORGANG_DATA_DIR"] = tempfile.mkdtemp(prefix="vorgang-bench-")
-    _setup_django()
+    setup_django()
     from django.core.management import call_command
     from django.db import connection
 

@@ -23,49 +23,30 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
-import secrets
-import shutil
 import signal
 import smtplib
-import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+
+from common import (
+    accepts,
+    die_with_parent,
+    engine_name,
+    free_port,
+    run_vorgang,
+    scratch_environment,
+    setup_django,
+    stop_process,
+    vorgang_argv,
+)
 
 DEPARTMENT = "posteingang@bench.example"
-
-
-def vorgang_argv(*args: str) -> list[str]:
-    return [sys.executable, "-m", "vorgang.cli", *args]
-
-
-def die_with_parent() -> Callable[[], None] | None:
-    """A pre-exec hook: on Linux the child gets SIGTERM when this script dies (no orphans)."""
-    if not sys.platform.startswith("linux"):
-        return None
-    import ctypes
-
-    prctl = ctypes.CDLL(None, use_errno=True).prctl
-
-    def hook() -> None:
-        prctl(1, int(signal.SIGTERM), 0, 0, 0)  # PR_SET_PDEATHSIG
-
-    return hook
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def wait_for(check: Callable[[], Any], timeout: float, what: str, interval: float = 0.1) -> Any:
@@ -77,35 +58,6 @@ def wait_for(check: Callable[[], Any], timeout: float, what: str, interval: floa
         if time.monotonic() > deadline:
             raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
         time.sleep(interval)
-
-
-def accepts(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-@contextlib.contextmanager
-def scratch_database(url: str, keep: bool) -> Iterator[str]:
-    """A new, empty database on the PostgreSQL server of ``url``; dropped afterwards."""
-    import psycopg
-    from psycopg import sql
-
-    parts = urlsplit(url)
-    name = f"vorgang_crash_{secrets.token_hex(4)}"
-    admin = parts._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield parts._replace(path=f"/{name}").geturl()
-    finally:
-        if not keep:
-            with psycopg.connect(admin, autocommit=True) as conn:
-                conn.execute(
-                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-                )
 
 
 def make_message(i: int) -> tuple[str, bytes]:
@@ -152,13 +104,8 @@ class Process:
         self.kills += 1
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        if self.process is not None:
+            stop_process(self.process, timeout=15)
 
 
 class Sender(threading.Thread):
@@ -225,43 +172,27 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the data dir / database")
     args = parser.parse_args()
 
-    data_dir = Path(tempfile.mkdtemp(prefix="vorgang-crash-"))
-    with contextlib.ExitStack() as stack:
-        env = {
-            **os.environ,
-            "VORGANG_DATA_DIR": str(data_dir),
-            "VORGANG_WORKER_INTERVAL": "0.1",
-            "VORGANG_LOG_LEVEL": "WARNING",
-            "PYTHONUNBUFFERED": "1",
-        }
-        if os.environ.get("DATABASE_URL"):
-            env["DATABASE_URL"] = stack.enter_context(
-                scratch_database(os.environ["DATABASE_URL"], args.keep)
-            )
-        try:
-            return run(args, env, data_dir)
-        finally:
-            if args.keep:
-                print(f"kept: {data_dir}")
-            else:
-                shutil.rmtree(data_dir, ignore_errors=True)
+    variables = {
+        "VORGANG_WORKER_INTERVAL": "0.1",
+        "VORGANG_LOG_LEVEL": "WARNING",
+        "PYTHONUNBUFFERED": "1",
+    }
+    with scratch_environment(
+        "vorgang-crash-", "vorgang_crash_", variables, keep=args.keep, keep_database=args.keep
+    ) as (env, data_dir):
+        return run(args, env, data_dir)
 
 
 def run(args: argparse.Namespace, env: dict[str, str], data_dir: Path) -> int:
     n = args.n
-    database = "PostgreSQL" if env.get("DATABASE_URL") else "SQLite"
+    database = engine_name(env)
     for step in (
         ["migrate", "--noinput", "-v", "0"],
         ["department", "create", "Posteingang", "--address", DEPARTMENT],
     ):
-        subprocess.run(vorgang_argv(*step), env=env, check=True, capture_output=True, timeout=120)  # noqa: S603
+        run_vorgang(env, *step, timeout=120)
 
-    # This process watches the same database.
-    os.environ.update({k: v for k, v in env.items() if k in ("VORGANG_DATA_DIR", "DATABASE_URL")})
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vorgang.conf.settings")
-    import django
-
-    django.setup()
+    setup_django(env)  # this process watches the same database
     from django.db import close_old_connections
     from django.db.models import Count
     from django_tasks_db.models import DBTaskResult

@@ -35,7 +35,16 @@ from array import array
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
+
+from common import (
+    NOUNS,
+    SERVICES,
+    SentencePool,
+    german_date,
+    percentile,
+    scratch_database,
+    setup_django,
+)
 
 TARGET_MS = 150.0
 
@@ -48,48 +57,6 @@ STATE_MIX = {
     "pending_reminder": 0.06,
     "pending_close": 0.03,
 }
-SERVICES = [
-    "Wohngeld",
-    "Personalausweis",
-    "Reisepass",
-    "Meldebescheinigung",
-    "Führerschein",
-    "Gewerbeanmeldung",
-    "Baugenehmigung",
-    "Hundesteuer",
-    "Elterngeld",
-    "Kitaplatz",
-    "Parkausweis",
-    "Eheschließung",
-    "Geburtsurkunde",
-    "Sterbeurkunde",
-    "Einbürgerung",
-    "Aufenthaltstitel",
-    "Wohnberechtigungsschein",
-    "Sperrmüll",
-    "Führungszeugnis",
-    "Fischereischein",
-    "Anwohnerparken",
-    "Grundsteuer",
-    "Übersetzung",
-    "Beglaubigung",
-    "Bauvoranfrage",
-    "Sondernutzung",
-    "Straßenreinigung",
-    "Abfallgebühren",
-    "Gewerbeabmeldung",
-    "Namensänderung",
-]
-NOUNS = [
-    "Antrag",
-    "Unterlagen",
-    "Nachweis",
-    "Widerspruch",
-    "Rückfrage",
-    "Termin",
-    "Gebühr",
-    "Bescheid",
-]
 TAGS = [
     f"{w}"
     for w in ["dringend", "rückfrage", "eilig", "vip", "widerspruch", "nachreichung", "frist"]
@@ -118,21 +85,23 @@ NOTES = [
 ]
 
 
-class Text:
-    """A pool of sentences drawn once; bodies are a few of them (fast for millions)."""
+class Text(SentencePool):
+    """Citizens' messages, agents' replies and internal notes."""
 
     def __init__(self, rng: random.Random, pool_size: int = 5_000) -> None:
-        self.rng = rng
-        self.pool = [self._sentence(SENTENCES) for _ in range(pool_size)]
+        super().__init__(rng, pool_size)
         self.notes = [self._sentence(NOTES) for _ in range(pool_size // 10)]
+
+    def sentence(self) -> str:
+        return self._sentence(SENTENCES)
 
     def _sentence(self, templates: list[str]) -> str:
         rng = self.rng
-        day = datetime(2025, 1, 1) + timedelta(days=rng.randrange(700))
+        date = german_date(rng)
         return rng.choice(templates).format(
             service=rng.choice(SERVICES),
             noun=rng.choice(NOUNS),
-            date=day.strftime("%d.%m.%Y"),
+            date=date,
             no=rng.randrange(1, 200),
             zip=rng.randrange(10000, 99999),
             fee=rng.randrange(10, 300),
@@ -141,50 +110,14 @@ class Text:
     def name(self) -> str:
         return f"{self.rng.choice(FIRST_NAMES)} {self.rng.choice(LAST_NAMES)}"
 
-    def body(self, name: str) -> str:
-        parts = self.rng.choices(self.pool, k=self.rng.randrange(3, 7))
-        return " ".join(parts) + f"\n\nMit freundlichen Grüßen\n{name}"
-
     def reply(self, quoted: str) -> str:
         """An agent's answer with the citizen's message quoted below, as mail clients do."""
-        parts = self.rng.choices(self.pool, k=self.rng.randrange(2, 4))
+        parts = self.some(2, 4)
         quote = "\n".join(f"> {line}" for line in quoted.splitlines())
-        return " ".join(parts) + f"\n\nMit freundlichen Grüßen\nIhre Stadtverwaltung\n\n{quote}"
+        return self.signed(parts, f"Ihre Stadtverwaltung\n\n{quote}")
 
     def note(self) -> str:
         return self.rng.choice(self.notes)
-
-
-def _setup_django() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vorgang.conf.settings")
-    import django
-
-    django.setup()
-
-
-@contextlib.contextmanager
-def scratch_database(url: str, keep: bool) -> Iterator[str]:
-    import psycopg
-    from psycopg import sql
-
-    parts = urlsplit(url)
-    name = f"vorgang_bench_desk_{secrets.token_hex(4)}"
-    admin = parts._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield parts._replace(path=f"/{name}").geturl()
-    finally:
-        if keep:
-            print(f"kept database {name}")
-        else:
-            from django.db import connections
-
-            connections.close_all()
-            with psycopg.connect(admin, autocommit=True) as conn:
-                conn.execute(
-                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-                )
 
 
 def copy_rows(model: Any, columns: list[str], rows: Iterable[tuple[Any, ...]]) -> int:
@@ -602,9 +535,7 @@ def fill_big_case(
 
 
 def ms(samples: list[float]) -> tuple[float, float]:
-    ordered = sorted(samples)
-    p95 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
-    return statistics.median(ordered) * 1000, p95 * 1000
+    return statistics.median(samples) * 1000, percentile(samples, 0.95) * 1000
 
 
 def pages(data: dict[str, Any]) -> list[tuple[str, str]]:
@@ -765,13 +696,15 @@ def main() -> None:
     os.environ["VORGANG_DATA_DIR"] = data_dir
     with contextlib.ExitStack() as stack:
         stack.callback(shutil.rmtree, data_dir, ignore_errors=True)
-        scratch = stack.enter_context(scratch_database(url, args.keep))
+        scratch = stack.enter_context(
+            scratch_database(url, "vorgang_bench_desk_", keep=args.keep, close_django=True)
+        )
         run(args, scratch)
 
 
 def run(args: argparse.Namespace, scratch: str) -> None:
     os.environ["DATABASE_URL"] = scratch
-    _setup_django()
+    setup_django()
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)

@@ -27,28 +27,35 @@ worker alone processes the filled journal (processing rate), to show where time 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import email
-import os
 import platform
 import random
-import secrets
-import shutil
 import signal
 import smtplib
-import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
-from urllib.parse import urlsplit
+
+from common import (
+    MemorySampler,
+    cpus_and_python,
+    die_with_parent,
+    engine_name,
+    free_port,
+    run_vorgang,
+    scratch_environment,
+    setup_django,
+    stop_process,
+    vorgang_argv,
+    wait_for_port,
+)
 
 DEPARTMENT = "buergerbuero@bench.example"
 ATTACHMENT_BYTES = 200 * 1024
@@ -79,61 +86,6 @@ BODIES = [
     "Danke und freundliche Grüße\n{name}\n",
 ]
 NAMES = ["Erika Müller", "Jürgen Schäfer", "Ayşe Yılmaz", "Lukas Weiß", "Zoë Öztürk"]
-
-
-def vorgang_argv(*args: str) -> list[str]:
-    return [sys.executable, "-m", "vorgang.cli", *args]
-
-
-def die_with_parent() -> Callable[[], None] | None:
-    """A pre-exec hook: on Linux the child gets SIGTERM when this script dies (no orphans)."""
-    if not sys.platform.startswith("linux"):
-        return None
-    import ctypes
-
-    prctl = ctypes.CDLL(None, use_errno=True).prctl
-
-    def hook() -> None:
-        prctl(1, int(signal.SIGTERM), 0, 0, 0)  # PR_SET_PDEATHSIG
-
-    return hook
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def wait_for_port(port: int, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise TimeoutError(f"nothing listens on port {port}")
-
-
-@contextlib.contextmanager
-def scratch_database(url: str) -> Iterator[str]:
-    import psycopg
-    from psycopg import sql
-
-    parts = urlsplit(url)
-    name = f"vorgang_bench_{secrets.token_hex(4)}"
-    admin = parts._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield parts._replace(path=f"/{name}").geturl()
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
 
 
 # --- messages ---------------------------------------------------------------------------
@@ -201,83 +153,6 @@ def bare_parse_rate(n: int, seeds: list[Seed]) -> tuple[float, int]:
     return n / total, size
 
 
-# --- memory -----------------------------------------------------------------------------
-
-
-def _children_map() -> dict[int, list[int]]:
-    kids: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            raw = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        ppid = int(raw[raw.rindex(")") + 2 :].split()[1])
-        kids.setdefault(ppid, []).append(int(entry))
-    return kids
-
-
-def tree(pid: int) -> list[int]:
-    kids = _children_map()
-    result, todo = [pid], [pid]
-    while todo:
-        for kid in kids.get(todo.pop(), []):
-            result.append(kid)
-            todo.append(kid)
-    return result
-
-
-def rss_kib(pid: int) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
-def process_name(pid: int) -> str:
-    try:
-        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return "?"
-    words = [a.decode(errors="replace") for a in argv if a]
-    if "vorgang.cli" in words:
-        return words[words.index("vorgang.cli") + 1]
-    return Path(words[0]).name if words else "?"
-
-
-class MemorySampler(threading.Thread):
-    def __init__(self, root: int, interval: float = 0.2) -> None:
-        super().__init__(daemon=True)
-        self.root, self.interval = root, interval
-        self.peak_total = 0
-        self.peak_by_name: dict[str, int] = {}
-        self.current_total = 0
-        self._halt = threading.Event()
-
-    def run(self) -> None:
-        while not self._halt.is_set():
-            total = 0
-            by_name: dict[str, int] = {}
-            for pid in tree(self.root):
-                rss = rss_kib(pid)
-                total += rss
-                name = process_name(pid)
-                by_name[name] = by_name.get(name, 0) + rss
-            self.current_total = total
-            self.peak_total = max(self.peak_total, total)
-            for name, rss in by_name.items():
-                self.peak_by_name[name] = max(self.peak_by_name.get(name, 0), rss)
-            self._halt.wait(self.interval)
-
-    def stop(self) -> None:
-        self._halt.set()
-        self.join(timeout=5)
-
-
 # --- sending ----------------------------------------------------------------------------
 
 
@@ -328,23 +203,12 @@ def main() -> int:
     )
     args = parser.parse_args()
 
-    data_dir = Path(tempfile.mkdtemp(prefix="vorgang-ingest-"))
-    env = {
-        **os.environ,
-        "VORGANG_DATA_DIR": str(data_dir),
-        "VORGANG_LOG_LEVEL": "WARNING",
-        "PYTHONUNBUFFERED": "1",
-    }
-    with contextlib.ExitStack() as stack:
-        if os.environ.get("DATABASE_URL"):
-            env["DATABASE_URL"] = stack.enter_context(scratch_database(os.environ["DATABASE_URL"]))
-        try:
-            return (run_split if args.split else run)(args, env, data_dir)
-        finally:
-            if args.keep:
-                print(f"kept: {data_dir}")
-            else:
-                shutil.rmtree(data_dir, ignore_errors=True)
+    variables = {"VORGANG_LOG_LEVEL": "WARNING", "PYTHONUNBUFFERED": "1"}
+    with scratch_environment("vorgang-ingest-", "vorgang_bench_", variables, keep=args.keep) as (
+        env,
+        data_dir,
+    ):
+        return (run_split if args.split else run)(args, env, data_dir)
 
 
 def prepare(env: dict[str, str]) -> None:
@@ -353,13 +217,9 @@ def prepare(env: dict[str, str]) -> None:
         ["migrate", "--noinput", "-v", "0"],
         ["department", "create", "Bürgerbüro", "--address", DEPARTMENT],
     ):
-        subprocess.run(vorgang_argv(*step), env=env, check=True, capture_output=True, timeout=120)  # noqa: S603
+        run_vorgang(env, *step, timeout=120)
 
-    os.environ.update({k: v for k, v in env.items() if k in ("VORGANG_DATA_DIR", "DATABASE_URL")})
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vorgang.conf.settings")
-    import django
-
-    django.setup()
+    setup_django(env)
 
 
 def seed_cases(port: int, count: int, done_count: Callable[[], int]) -> list[Seed]:
@@ -385,7 +245,7 @@ def seed_cases(port: int, count: int, done_count: Callable[[], int]) -> list[See
 
 def run_split(args: argparse.Namespace, env: dict[str, str], data_dir: Path) -> int:
     n = args.n
-    database = "PostgreSQL" if env.get("DATABASE_URL") else "SQLite"
+    database = engine_name(env)
     prepare(env)
     from django.db import close_old_connections
 
@@ -443,12 +303,7 @@ def run_split(args: argparse.Namespace, env: dict[str, str], data_dir: Path) -> 
         processed = time.monotonic()
     finally:
         for process in (worker, listener):
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+            stop_process(process)
         from django.db import connections
 
         connections.close_all()
@@ -466,7 +321,7 @@ def run_split(args: argparse.Namespace, env: dict[str, str], data_dir: Path) -> 
 
 def run(args: argparse.Namespace, env: dict[str, str], data_dir: Path) -> int:
     n = args.n
-    database = "PostgreSQL" if env.get("DATABASE_URL") else "SQLite"
+    database = engine_name(env)
     prepare(env)
     from django.db import close_old_connections
 
@@ -536,12 +391,7 @@ def run(args: argparse.Namespace, env: dict[str, str], data_dir: Path) -> int:
         assert accepted_at is not None
     finally:
         # Stop serve first: nothing below may leave it running.
-        if serve.poll() is None:
-            serve.send_signal(signal.SIGTERM)
-            try:
-                serve.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                serve.kill()
+        stop_process(serve)
         if sampler is not None:
             sampler.stop()
         from django.db import connections
@@ -553,9 +403,7 @@ def run(args: argparse.Namespace, env: dict[str, str], data_dir: Path) -> int:
     parse_rate, parse_bytes = bare_parse_rate(n, seeds)
     ratio = e2e_rate / parse_rate
 
-    print(
-        f"machine:       {platform.node()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
-    )
+    print(f"machine:       {platform.node()}, {cpus_and_python()}")
     print(f"database:      {database}")
     print(
         f"messages:      {n} ({sent_bytes / 1e6:.1f} MB; {args.seeds} earlier cases, "

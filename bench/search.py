@@ -22,7 +22,6 @@ umlauts, addresses, service vocabulary), half as many citizens as cases. Then:
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import random
 import resource
@@ -34,7 +33,16 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
+
+from common import (
+    SERVICES,
+    SentencePool,
+    german_date,
+    percentile,
+    scratch_database,
+    setup_django,
+    vorgang_argv,
+)
 
 FIRST_NAMES = [
     "Jürgen",
@@ -243,38 +251,6 @@ CITIES = [
     "Oberau",
     "Unterbach",
 ]
-SERVICES = [
-    "Wohngeld",
-    "Personalausweis",
-    "Reisepass",
-    "Meldebescheinigung",
-    "Führerschein",
-    "Gewerbeanmeldung",
-    "Baugenehmigung",
-    "Hundesteuer",
-    "Elterngeld",
-    "Kitaplatz",
-    "Parkausweis",
-    "Eheschließung",
-    "Geburtsurkunde",
-    "Sterbeurkunde",
-    "Einbürgerung",
-    "Aufenthaltstitel",
-    "Wohnberechtigungsschein",
-    "Sperrmüll",
-    "Führungszeugnis",
-    "Fischereischein",
-    "Anwohnerparken",
-    "Grundsteuer",
-    "Übersetzung",
-    "Beglaubigung",
-    "Bauvoranfrage",
-    "Sondernutzung",
-    "Straßenreinigung",
-    "Abfallgebühren",
-    "Gewerbeabmeldung",
-    "Namensänderung",
-]
 NOUNS = [
     "Antrag",
     "Anträge",
@@ -328,53 +304,23 @@ TEN_PERCENT_WORD = "Terminvereinbarung"
 TEN_PERCENT_SENTENCE = "Für die Terminvereinbarung nutzen Sie bitte das Online-Portal."
 
 
-def _setup_django() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vorgang.conf.settings")
-    import django
-
-    django.setup()
-
-
-@contextlib.contextmanager
-def scratch_database(url: str, keep: bool) -> Iterator[str]:
-    import psycopg
-    from psycopg import sql
-
-    parts = urlsplit(url)
-    name = f"vorgang_bench_search_{secrets.token_hex(4)}"
-    admin = parts._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield parts._replace(path=f"/{name}").geturl()
-    finally:
-        if keep:
-            print(f"kept database {name}")
-        else:
-            with psycopg.connect(admin, autocommit=True) as conn:
-                conn.execute(
-                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-                )
-
-
 # --- generated text ---------------------------------------------------------------------
 
 
-class Text:
-    """A pool of sentences drawn once; bodies are a few of them (fast for millions)."""
+class Text(SentencePool):
+    """Citizens' messages with a long tail of rarer words."""
 
     def __init__(self, rng: random.Random, pool_size: int = 20_000) -> None:
-        self.rng = rng
-        self.pool = [self._sentence() for _ in range(pool_size)]
+        super().__init__(rng, pool_size)
 
-    def _sentence(self) -> str:
+    def sentence(self) -> str:
         rng = self.rng
-        day = datetime(2025, 1, 1) + timedelta(days=rng.randrange(700))
+        date = german_date(rng)
         return rng.choice(TEMPLATES).format(
             service=rng.choice(SERVICES),
             noun=rng.choice(NOUNS),
             noun2=rng.choice(NOUNS),
-            date=day.strftime("%d.%m.%Y"),
+            date=date,
             street=rng.choice(STREETS),
             no=rng.randrange(1, 200),
             zip=rng.randrange(10000, 99999),
@@ -383,12 +329,12 @@ class Text:
         )
 
     def body(self, name: str) -> str:
-        parts = self.rng.choices(self.pool, k=self.rng.randrange(3, 7))
+        parts = self.some(3, 7)
         # A rarer word (~0.5% of cases each), as real text has a long tail.
         parts.append(f"Betreff: {self.rng.choice(COMPOUNDS)}.")
         if self.rng.random() < 0.021:  # 1 - (1 - 0.021)^5 ≈ 10% of cases
             parts.append(TEN_PERCENT_SENTENCE)
-        return " ".join(parts) + f"\n\nMit freundlichen Grüßen\n{name}"
+        return self.signed(parts, name)
 
 
 # --- bulk fill --------------------------------------------------------------------------
@@ -586,14 +532,12 @@ def make_queries(n: int, rng: random.Random, data: dict[str, Any]) -> list[tuple
 def percentiles(samples: list[float]) -> str:
     if not samples:
         return "-"
-    ordered = sorted(samples)
-
-    def at(p: float) -> float:
-        return ordered[min(len(ordered) - 1, int(len(ordered) * p))] * 1000
-
-    return (
-        f"p50 {statistics.median(ordered) * 1000:7.1f}  p95 {at(0.95):7.1f}  p99 {at(0.99):7.1f} ms"
+    p50, p95, p99 = (
+        statistics.median(samples) * 1000,
+        percentile(samples, 0.95) * 1000,
+        percentile(samples, 0.99) * 1000,
     )
+    return f"p50 {p50:7.1f}  p95 {p95:7.1f}  p99 {p99:7.1f} ms"
 
 
 def run_engine(user: Any, queries: list[tuple[str, str]]) -> dict[str, list[float]]:
@@ -658,9 +602,9 @@ def main() -> None:
     if not url.startswith(("postgres://", "postgresql://")):
         sys.exit("set DATABASE_URL to a PostgreSQL server (a scratch database is created there)")
 
-    with scratch_database(url, args.keep) as scratch:
+    with scratch_database(url, "vorgang_bench_search_", keep=args.keep) as scratch:
         os.environ["DATABASE_URL"] = scratch
-        _setup_django()
+        setup_django()
         from django.core.management import call_command
         from django.db import connection
 
@@ -675,8 +619,8 @@ def main() -> None:
 
         started = time.monotonic()
         subprocess.run(  # noqa: S603 - our own command
-            [sys.executable, "-m", "vorgang.cli", "search", "reindex", "--no-attachments",
-             "--batch-size", str(args.batch_size), "--jobs", str(args.jobs)],
+            vorgang_argv("search", "reindex", "--no-attachments",
+                         "--batch-size", str(args.batch_size), "--jobs", str(args.jobs)),
             check=True,
             env=os.environ.copy(),
             stdout=subprocess.DEVNULL,

@@ -19,69 +19,33 @@ from __future__ import annotations
 
 import argparse
 import base64
-import contextlib
 import http.client
 import json
-import os
 import platform
-import secrets
-import shutil
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import zlib
-from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
+
+from common import (
+    cpus_and_python,
+    engine_name,
+    free_port,
+    percentile_rounded,
+    run_vorgang,
+    scratch_environment,
+    setup_django,
+    stop_process,
+    vorgang_argv,
+    wait_for_port,
+)
 
 ATTACHMENT_BYTES = 100 * 1024
 SLUG = "fuehrerscheinantrag"
 PATH = f"/api/v1/services/{SLUG}/submissions"
-
-
-def vorgang_argv(*args: str) -> list[str]:
-    return [sys.executable, "-m", "vorgang.cli", *args]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def wait_for_port(port: int, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise TimeoutError(f"nothing listens on port {port}")
-
-
-@contextlib.contextmanager
-def scratch_database(url: str) -> Iterator[str]:
-    import psycopg
-    from psycopg import sql
-
-    parts = urlsplit(url)
-    name = f"vorgang_bench_{secrets.token_hex(4)}"
-    admin = parts._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield parts._replace(path=f"/{name}").geturl()
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
 
 
 # --- the request --------------------------------------------------------------------------
@@ -201,12 +165,6 @@ def run_senders(
     return senders, finished - started
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
-    return ordered[index]
-
-
 # --- main ------------------------------------------------------------------------------------
 
 
@@ -219,44 +177,28 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the data directory")
     args = parser.parse_args()
 
-    data_dir = Path(tempfile.mkdtemp(prefix="vorgang-submissions-"))
-    env = {
-        **os.environ,
-        "VORGANG_DATA_DIR": str(data_dir),
+    variables = {
         "VORGANG_LOG_LEVEL": "WARNING",
         "VORGANG_WEB_WORKERS": str(args.web_workers),
         "VORGANG_WEB_THREADS": str(args.web_threads),
         "PYTHONUNBUFFERED": "1",
     }
-    with contextlib.ExitStack() as stack:
-        if os.environ.get("DATABASE_URL"):
-            env["DATABASE_URL"] = stack.enter_context(scratch_database(os.environ["DATABASE_URL"]))
-        try:
-            return run(args, env, data_dir)
-        finally:
-            if args.keep:
-                print(f"kept: {data_dir}")
-            else:
-                shutil.rmtree(data_dir, ignore_errors=True)
-
-
-def vorgang(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(  # noqa: S603
-        vorgang_argv(*args), env=env, check=True, capture_output=True, text=True, timeout=300
-    )
-    return done.stdout
+    with scratch_environment(
+        "vorgang-submissions-", "vorgang_bench_", variables, keep=args.keep
+    ) as (env, data_dir):
+        return run(args, env, data_dir)
 
 
 def run(args: argparse.Namespace, env: dict[str, str], data_dir: Path) -> int:
-    database = "PostgreSQL" if env.get("DATABASE_URL") else "SQLite"
-    vorgang(env, "migrate", "--noinput", "-v", "0")
-    vorgang(env, "demo")
-    vorgang(
+    database = engine_name(env)
+    run_vorgang(env, "migrate", "--noinput", "-v", "0")
+    run_vorgang(env, "demo")
+    run_vorgang(
         env,
         *("user", "create", "bench-formserver", "--email", "formserver@bench.example"),
         *("--role", "integration", "--no-input"),
     )
-    token = vorgang(env, "api-token", "bench-formserver").strip().splitlines()[-1]
+    token = run_vorgang(env, "api-token", "bench-formserver").strip().splitlines()[-1]
 
     request_bytes = len(payload(0, "size"))
 
@@ -285,18 +227,9 @@ def run(args: argparse.Namespace, env: dict[str, str], data_dir: Path) -> int:
         replay_latencies = [x for s in replays for x in s.latencies]
         replay_statuses = {k: v for s in replays for k, v in s.statuses.items()}
     finally:
-        serve.terminate()
-        try:
-            serve.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            serve.kill()
-            serve.wait(timeout=10)
+        stop_process(serve)
 
-    os.environ.update({k: v for k, v in env.items() if k in ("VORGANG_DATA_DIR", "DATABASE_URL")})
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vorgang.conf.settings")
-    import django
-
-    django.setup()
+    setup_django(env)
     from vorgang.catalogue.models import IdempotencyKey
     from vorgang.tickets.models import Ticket
 
@@ -305,10 +238,7 @@ def run(args: argparse.Namespace, env: dict[str, str], data_dir: Path) -> int:
 
     ms = 1000.0
     print(f"Submissions through the API ({database}, vorgang serve)")
-    print(
-        f"  machine:      {platform.machine()}, {os.cpu_count()} CPUs, "
-        f"Python {platform.python_version()}"
-    )
+    print(f"  machine:      {platform.machine()}, {cpus_and_python()}")
     print(
         f"  web:          {args.web_workers} workers x {args.web_threads} threads; "
         f"{args.connections} client connections"
@@ -320,7 +250,7 @@ def run(args: argparse.Namespace, env: dict[str, str], data_dir: Path) -> int:
     print(f"  submissions:  {args.n} in {elapsed:.2f} s = {args.n / elapsed:.1f} per second")
     print(
         f"  latency:      p50 {statistics.median(latencies) * ms:.0f} ms, "
-        f"p99 {percentile(latencies, 0.99) * ms:.0f} ms, max {max(latencies) * ms:.0f} ms"
+        f"p99 {percentile_rounded(latencies, 0.99) * ms:.0f} ms, max {max(latencies) * ms:.0f} ms"
     )
     print(f"  statuses:     {dict(sorted(statuses.items()))}")
     print(
