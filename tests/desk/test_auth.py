@@ -80,6 +80,20 @@ def test_inactive_user_cannot_log_in(client: Client, world: World) -> None:
     assert "_auth_user_id" not in client.session
 
 
+def test_integration_accounts_are_kept_out_of_every_desk_page(client: Client, world: World) -> None:
+    robot = make_agent("robot", None, role=Role.INTEGRATION)
+    client.force_login(robot)
+    for url in (
+        reverse("desk:overview"),
+        reverse("desk:case", args=[world.ticket.pk]),
+        reverse("desk:outbox"),
+        reverse("desk:settings"),
+    ):
+        response = client.get(url)
+        assert response.status_code == 403, url
+        assert world.ticket.title not in response.content.decode()
+
+
 def test_citizen_gets_a_clear_403_after_login(client: Client, world: World) -> None:
     accounts.create_user("erika", email="erika@example.org", role=Role.CITIZEN, password=PASSWORD)
     response = client.post(

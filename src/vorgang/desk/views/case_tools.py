@@ -33,9 +33,8 @@ from vorgang.tickets import selectors, services
 from vorgang.tickets.models import Article, Attachment, LinkKind, Ticket
 
 from .actions import Refused, _act, explain
-from .agent_only import agent_view
 from .cases import html_to_text
-from .common import current_user, error_page
+from .common import current_user, desk_view, error_page
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +72,7 @@ def _starts_right(attachment: Attachment, head: bytes) -> bool:
     return any(head.startswith(s) for s in signatures)
 
 
-@agent_view
+@desk_view
 @require_GET
 @xframe_options_sameorigin
 def attachment_preview(request: HttpRequest, pk: int) -> HttpResponseBase:
@@ -115,7 +114,7 @@ def attachment_preview(request: HttpRequest, pk: int) -> HttpResponseBase:
 # --- macros, department -----------------------------------------------------------------------
 
 
-@agent_view
+@desk_view
 @require_POST
 def apply_macro(request: HttpRequest, pk: int) -> HttpResponse:
     user = current_user(request)
@@ -140,7 +139,7 @@ def apply_macro(request: HttpRequest, pk: int) -> HttpResponse:
     return HttpResponseRedirect(reverse("desk:case", args=[ticket.pk]))
 
 
-@agent_view
+@desk_view
 @require_POST
 def move(request: HttpRequest, pk: int) -> HttpResponse:
     user = current_user(request)
@@ -190,7 +189,7 @@ def _other_case(user: User, ticket: Ticket, number: str) -> Ticket:
     return other
 
 
-@agent_view
+@desk_view
 @require_POST
 def merge(request: HttpRequest, pk: int) -> HttpResponse:
     """First POST: show both cases and ask; second POST (``confirm``): merge."""
@@ -235,7 +234,7 @@ def _own_article(user: User, ticket: Ticket, article_pk: int) -> Article:
     return article
 
 
-@agent_view
+@desk_view
 @require_http_methods(["GET", "POST"])
 def split(request: HttpRequest, pk: int, article_pk: int) -> HttpResponse:
     """GET: what will happen and the new case's title; POST: open the new case."""
@@ -278,7 +277,7 @@ def split(request: HttpRequest, pk: int, article_pk: int) -> HttpResponse:
 # --- links ------------------------------------------------------------------------------------
 
 
-@agent_view
+@desk_view
 @require_POST
 def add_link(request: HttpRequest, pk: int) -> HttpResponse:
     def action(user: User, ticket: Ticket) -> str:
@@ -295,7 +294,7 @@ def add_link(request: HttpRequest, pk: int) -> HttpResponse:
     return _act(request, pk, action, "#case-links")
 
 
-@agent_view
+@desk_view
 @require_POST
 def remove_link(request: HttpRequest, pk: int) -> HttpResponse:
     def action(user: User, ticket: Ticket) -> str:

@@ -52,10 +52,11 @@ def service_error_page(request: HttpRequest, err: ServiceError) -> HttpResponse:
 
 
 def desk_view(view: View[P]) -> View[P]:
-    """Sign-in required, no citizens, and ServiceErrors shown as error pages.
+    """Sign-in required, agents and admins only, and ServiceErrors shown as error pages.
 
     Citizens who sign in here get a clear 403 page: their place is the case page
-    (the citizen portal), not the agents' desk.
+    (the citizen portal), not the agents' desk. Integration accounts (systems that
+    submit through the API) get a plain 403.
     """
 
     @functools.wraps(view)
@@ -65,6 +66,8 @@ def desk_view(view: View[P]) -> View[P]:
             return redirect_to_login(request.get_full_path())
         if not isinstance(user, User) or user.is_citizen:
             return TemplateResponse(request, "desk/citizen_forbidden.html", status=403)
+        if not user.is_agent:
+            return error_page(request, 403)
         try:
             return view(request, *args, **kwargs)
         except ServiceError as err:

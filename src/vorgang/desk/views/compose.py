@@ -29,9 +29,8 @@ from vorgang.tickets import selectors, services
 from vorgang.tickets.models import Article, Ticket
 
 from .actions import Refused, explain
-from .agent_only import agent_view
 from .cases import html_to_text
-from .common import current_user, error_page
+from .common import current_user, desk_view, error_page
 
 MAX_FILES = 20
 MAX_TEXT = 100_000
@@ -118,7 +117,7 @@ def forward_subject(article: Article, ticket: Ticket) -> str:
     return subject if subject.lower().startswith(("fwd:", "wg:")) else f"Fwd: {subject}"
 
 
-@agent_view
+@desk_view
 @require_http_methods(["GET", "POST"])
 def forward(request: HttpRequest, pk: int, article_pk: int) -> HttpResponse:
     user = current_user(request)

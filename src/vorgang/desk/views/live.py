@@ -19,13 +19,12 @@ from vorgang.presence import services as presence
 from vorgang.tickets import selectors
 from vorgang.tickets.models import Article, History, SenderKind, Ticket
 
-from .agent_only import agent_view
-from .common import current_user
+from .common import current_user, desk_view
 
 MAX_ENTRIES = 200  # history entries summarised per answer; more just say "changed"
 
 
-@agent_view
+@desk_view
 @require_POST
 def heartbeat(request: HttpRequest, pk: int) -> HttpResponse:
     """The agent has the case open (and maybe writes): renew, answer who else is there."""
@@ -41,7 +40,7 @@ def heartbeat(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@agent_view
+@desk_view
 @require_POST
 def leave(request: HttpRequest, pk: int) -> HttpResponse:
     """The tab closed (sent by navigator.sendBeacon); the others stop seeing the agent."""
@@ -49,7 +48,7 @@ def leave(request: HttpRequest, pk: int) -> HttpResponse:
     return HttpResponse(status=204)
 
 
-@agent_view
+@desk_view
 @require_GET
 def changes(request: HttpRequest, pk: int) -> HttpResponse:
     """204 if nothing happened since history entry ``since``; else the new poller and a summary."""
@@ -119,7 +118,7 @@ def summarise(user: User, ticket: Ticket, entries: list[History]) -> str:
     return " ".join(parts)
 
 
-@agent_view
+@desk_view
 @require_POST
 def save_draft(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
     """Keep what the agent typed into the reply or note form (called as they type)."""
@@ -134,7 +133,7 @@ def save_draft(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
 NAV_TEMPLATE = "desk/_nav.html"
 
 
-@agent_view
+@desk_view
 @require_GET
 def nav_counts(request: HttpRequest) -> HttpResponse:
     """The overview navigation with fresh counts, for polling (live.js, ``[data-live-nav]``).

@@ -15,13 +15,12 @@ from vorgang.notifications import selectors
 from vorgang.notifications import services as notifications
 from vorgang.notifications.templatetags.notifications_desk import bell_context
 
-from .agent_only import agent_view
-from .common import current_user
+from .common import current_user, desk_view
 
 PAGE_SIZE = 25
 
 
-@agent_view
+@desk_view
 @require_GET
 def notification_list(request: HttpRequest) -> HttpResponse:
     user = current_user(request)
@@ -39,14 +38,14 @@ def notification_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-@agent_view
+@desk_view
 @require_GET
 def bell(request: HttpRequest) -> HttpResponse:
     """The bell alone, polled by htmx so the count stays current."""
     return TemplateResponse(request, "desk/_bell.html", bell_context(current_user(request)))
 
 
-@agent_view
+@desk_view
 @require_POST
 def mark_read(request: HttpRequest, pk: int) -> HttpResponse:
     user = current_user(request)
@@ -56,7 +55,7 @@ def mark_read(request: HttpRequest, pk: int) -> HttpResponse:
     return _back(request)
 
 
-@agent_view
+@desk_view
 @require_POST
 def mark_all_read(request: HttpRequest) -> HttpResponse:
     changed = notifications.mark_all_seen(current_user(request))

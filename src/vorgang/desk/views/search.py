@@ -21,14 +21,13 @@ from vorgang.accounts.models import AccessLevel
 from vorgang.search.engine import search as run_search  # the one line naming the engine
 from vorgang.tickets import selectors
 
-from .agent_only import agent_view
-from .common import current_user
+from .common import current_user, desk_view
 
 PER_PAGE = 20
 MAX_QUERY = 500
 
 
-@agent_view
+@desk_view
 @require_GET
 def search(request: HttpRequest) -> HttpResponse:
     user = current_user(request)

@@ -24,9 +24,8 @@ from vorgang.accounts.models import ApiToken, User
 from vorgang.notifications import preferences
 from vorgang.notifications.models import CHOOSABLE_KINDS, NotificationKind
 
-from .agent_only import agent_view
 from .auth import SESSION_LANGUAGE
-from .common import current_user, error_page
+from .common import current_user, desk_view, error_page
 
 MAX_TOKEN_NAME = 100
 MAX_TOKENS = 20  # live tokens per user; more is a sign of tokens being lost, not used
@@ -83,13 +82,13 @@ def _done(request: HttpRequest, message: str, anchor: str) -> HttpResponse:
     return HttpResponseRedirect(reverse("desk:settings") + anchor)
 
 
-@agent_view
+@desk_view
 @require_GET
 def settings_page(request: HttpRequest) -> HttpResponse:
     return _page(request, current_user(request))
 
 
-@agent_view
+@desk_view
 @require_POST
 def set_language(request: HttpRequest) -> HttpResponse:
     user = current_user(request)
@@ -103,7 +102,7 @@ def set_language(request: HttpRequest) -> HttpResponse:
         return _done(request, _("Your language is saved."), "#language")
 
 
-@agent_view
+@desk_view
 @require_POST
 def set_notifications(request: HttpRequest) -> HttpResponse:
     user = current_user(request)
@@ -121,7 +120,7 @@ def set_notifications(request: HttpRequest) -> HttpResponse:
     return _done(request, _("Your notification settings are saved."), "#notifications")
 
 
-@agent_view
+@desk_view
 @require_POST
 def create_token(request: HttpRequest) -> HttpResponse:
     user = current_user(request)
@@ -150,7 +149,7 @@ def create_token(request: HttpRequest) -> HttpResponse:
     return response
 
 
-@agent_view
+@desk_view
 @require_POST
 def revoke_token(request: HttpRequest, pk: int) -> HttpResponse:
     user = current_user(request)
