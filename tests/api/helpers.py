@@ -41,3 +41,21 @@ def send(
     if method.upper() == "GET":
         return call(API + path, **headers, **extra)
     return call(API + path, data=body, content_type="application/json", **headers, **extra)
+
+
+def call(
+    client: Client,
+    user: User | None,
+    method: str,
+    path: str,
+    body: Any = None,
+    raw: str | None = None,
+) -> Any:
+    """``method`` on ``/api/v1<path>`` as ``user`` (a fresh token; None: anonymous), with
+    ``body`` as JSON or ``raw`` as given; messages in English, as the asserts are."""
+    headers = {"HTTP_ACCEPT_LANGUAGE": "en"}
+    if user is not None:
+        headers.update(auth(user))
+    data = raw if raw is not None else (json.dumps(body) if body is not None else None)
+    extra: dict[str, Any] = {"content_type": "application/json"} if data is not None else {}
+    return getattr(client, method)(f"{API}{path}", data=data, **extra, **headers)

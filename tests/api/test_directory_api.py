@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -17,7 +16,6 @@ from tests.factories import (
     UserFactory,
 )
 from vorgang.accounts.models import (
-    ApiToken,
     Department,
     DepartmentAccess,
     Organisation,
@@ -25,24 +23,9 @@ from vorgang.accounts.models import (
     User,
 )
 
+from .helpers import call
+
 pytestmark = pytest.mark.django_db
-
-
-def call(
-    client: Client,
-    user: User | None,
-    method: str,
-    path: str,
-    body: Any = None,
-    *,
-    raw: str | None = None,
-) -> Any:
-    headers = {"HTTP_ACCEPT_LANGUAGE": "en"}  # error texts are checked in English
-    if user is not None:
-        headers["HTTP_AUTHORIZATION"] = f"Token token={ApiToken.issue(user)}"
-    data = raw if raw is not None else (json.dumps(body) if body is not None else None)
-    extra: dict[str, Any] = {"content_type": "application/json"} if data is not None else {}
-    return getattr(client, method)(f"/api/v1{path}", data=data, **extra, **headers)
 
 
 @pytest.fixture

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 import pytest
 from django.test import Client
 
@@ -15,23 +12,14 @@ from tests.factories import (
     DepartmentFactory,
     TicketFactory,
 )
-from vorgang.accounts.models import ApiToken, Department, User
+from vorgang.accounts.models import Department, User
 from vorgang.notifications import services
 from vorgang.notifications.models import NotificationKind, OnlineNotification
 from vorgang.tickets.models import Ticket
 
+from .helpers import call
+
 pytestmark = pytest.mark.django_db
-
-
-def call(
-    client: Client, user: User | None, method: str, path: str, body: Any = None, raw: str = ""
-) -> Any:
-    headers = {"HTTP_ACCEPT_LANGUAGE": "en"}
-    if user is not None:
-        headers["HTTP_AUTHORIZATION"] = f"Token token={ApiToken.issue(user)}"
-    data = raw or (json.dumps(body) if body is not None else None)
-    extra: dict[str, Any] = {"content_type": "application/json"} if data is not None else {}
-    return getattr(client, method)(f"/api/v1{path}", data=data, **extra, **headers)
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -15,22 +14,13 @@ from tests.factories import (
     TenantFactory,
     TicketFactory,
 )
-from vorgang.accounts.models import ApiToken, Department, User
+from vorgang.accounts.models import Department, User
 from vorgang.tickets import services
 from vorgang.tickets.models import History, Link, Tag, Ticket
 
+from .helpers import call
+
 pytestmark = pytest.mark.django_db
-
-
-def call(
-    client: Client, user: User | None, method: str, path: str, body: Any = None, raw: str = ""
-) -> Any:
-    headers = {"HTTP_ACCEPT_LANGUAGE": "en"}
-    if user is not None:
-        headers["HTTP_AUTHORIZATION"] = f"Token token={ApiToken.issue(user)}"
-    data = raw or (json.dumps(body) if body is not None else None)
-    extra: dict[str, Any] = {"content_type": "application/json"} if data is not None else {}
-    return getattr(client, method)(f"/api/v1{path}", data=data, **extra, **headers)
 
 
 @pytest.fixture

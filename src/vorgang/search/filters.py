@@ -14,9 +14,10 @@ like everything else), so they are always current without re-indexing.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from django.core.exceptions import EmptyResultSet
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from vorgang.accounts.models import Department, Organisation, Role, User
@@ -54,32 +55,38 @@ def _states(user: User, values: Sequence[str]) -> list[int] | QueryError:
     return ids
 
 
-def _departments(user: User, values: Sequence[str]) -> list[int] | QueryError:
-    qs = Department.objects.filter(tenant_id=user.tenant_id)
+def _ids_by_name(
+    qs: QuerySet[Any], values: Sequence[str], field: str, by_name: Callable[[str], Q]
+) -> list[int] | QueryError:
+    """The ids of the rows each value names (by ``by_name``, or by id when it is a number)."""
     ids: list[int] = []
     for value in values:
-        match = Q(name__iexact=value)
+        match = by_name(value)
         if value.isdigit():
             match |= Q(pk=int(value))
         found = list(qs.filter(match).values_list("pk", flat=True))
         if not found:
-            return _unknown("department", value)
+            return _unknown(field, value)
         ids += found
     return ids
+
+
+def _departments(user: User, values: Sequence[str]) -> list[int] | QueryError:
+    return _ids_by_name(
+        Department.objects.filter(tenant_id=user.tenant_id),
+        values,
+        "department",
+        lambda value: Q(name__iexact=value),
+    )
 
 
 def _services(user: User, values: Sequence[str]) -> list[int] | QueryError:
-    qs = OnlineService.objects.filter(tenant_id=user.tenant_id)
-    ids: list[int] = []
-    for value in values:
-        match = Q(slug__iexact=value) | Q(name_de__iexact=value) | Q(name_en__iexact=value)
-        if value.isdigit():
-            match |= Q(pk=int(value))
-        found = list(qs.filter(match).values_list("pk", flat=True))
-        if not found:
-            return _unknown("service", value)
-        ids += found
-    return ids
+    return _ids_by_name(
+        OnlineService.objects.filter(tenant_id=user.tenant_id),
+        values,
+        "service",
+        lambda value: Q(slug__iexact=value) | Q(name_de__iexact=value) | Q(name_en__iexact=value),
+    )
 
 
 def _owners(user: User, values: Sequence[str]) -> list[int | None] | QueryError:
@@ -122,17 +129,12 @@ def _priorities(user: User, values: Sequence[str]) -> list[int] | QueryError:
 
 
 def _organisations(user: User, values: Sequence[str]) -> list[int] | QueryError:
-    qs = Organisation.objects.filter(tenant_id=user.tenant_id)
-    ids: list[int] = []
-    for value in values:
-        match = Q(name__iexact=value)
-        if value.isdigit():
-            match |= Q(pk=int(value))
-        found = list(qs.filter(match).values_list("pk", flat=True))
-        if not found:
-            return _unknown("organization", value)
-        ids += found
-    return ids
+    return _ids_by_name(
+        Organisation.objects.filter(tenant_id=user.tenant_id),
+        values,
+        "organization",
+        lambda value: Q(name__iexact=value),
+    )
 
 
 def _citizens_by_email(user: User, values: Sequence[str]) -> list[int]:
