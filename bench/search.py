@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import resource
 import secrets
 import statistics
 import subprocess
@@ -33,9 +32,11 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from common import (
     SERVICES,
+    MemorySampler,
     SentencePool,
     german_date,
     percentile,
@@ -431,9 +432,14 @@ def fill(args: argparse.Namespace) -> dict[str, Any]:
     base_ticket = (Ticket.objects.order_by("-pk").values_list("pk", flat=True).first() or 0) + 1
     created: list[datetime] = []
 
+    # Cases are numbered in the order they come in: creation times rise with the id (and
+    # the number), over two years, as in a real installation (random times would make
+    # the index's date order unlike any real table's).
+    ages = sorted((rng.randrange(2 * 365 * 86400) for _ in range(n_cases)), reverse=True)
+
     def tickets() -> Iterator[tuple[Any, ...]]:
         for i in range(n_cases):
-            at = now - timedelta(seconds=rng.randrange(2 * 365 * 86400))
+            at = now - timedelta(seconds=ages[i])
             created.append(at)
             citizen = rng.randrange(n_citizens)
             yield (
@@ -586,6 +592,92 @@ def run_naive(user: Any, queries: list[tuple[str, str]]) -> list[float]:
     return times
 
 
+def load(args: argparse.Namespace) -> dict[str, Any]:
+    """The bench users, departments and citizen names of a kept database (--reuse)."""
+    from vorgang.accounts.models import Department, Role, User
+
+    citizens = User.objects.filter(role=Role.CITIZEN, username__startswith="citizen-")
+    return {
+        "one": User.objects.get(username="bench-one"),
+        "all": User.objects.get(username="bench-all"),
+        "departments": list(Department.objects.filter(name__startswith="Amt ").order_by("name")),
+        "names": [
+            f"{first} {last}"
+            for first, last in citizens.order_by("pk").values_list("first_name", "last_name")
+        ],
+    }
+
+
+def fill_and_reindex(args: argparse.Namespace) -> dict[str, Any]:
+    from django.core.management import call_command
+    from django.db import connection
+
+    call_command("migrate", verbosity=0)
+    # Fill without indexing: events only come from the write path, COPY bypasses it.
+    data = fill(args)
+    print(
+        f"filled {args.cases} cases, {data['articles']} articles, "
+        f"{len(data['names'])} citizens in {data['seconds']:.1f} s"
+    )
+    connection.close()
+
+    started = time.monotonic()
+    # RSS sampled from /proc over the command and its worker processes: getrusage's
+    # maxrss of a child would report this process's own peak (the fill), which a
+    # fork inherits until exec.
+    process = subprocess.Popen(  # noqa: S603 - our own command
+        vorgang_argv("search", "reindex", "--no-attachments",
+                     "--batch-size", str(args.batch_size), "--jobs", str(args.jobs)),
+        env=os.environ.copy(),
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    sampler = MemorySampler(process.pid, interval=0.5)
+    sampler.start()
+    if process.wait() != 0:
+        sys.exit(f"reindex failed (exit code {process.returncode})")
+    sampler.stop()
+    reindex_s = time.monotonic() - started
+    peak_mib = sampler.peak_total / 1024
+    largest_mib = max(sampler.peak_by_name.values(), default=0) / 1024
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE search_searchdocument")
+        cursor.execute("ANALYZE search_nameword")
+        cursor.execute("SELECT pg_total_relation_size('search_searchdocument')")
+        size_mib = cursor.fetchone()[0] / 1024 / 1024
+    print(
+        f"reindex: {reindex_s:.1f} s ({args.cases / reindex_s:.0f} cases/s), "
+        f"peak RSS of the reindex processes together {peak_mib:.0f} MiB (the largest kind "
+        f"{largest_mib:.0f} MiB), index size {size_mib:.0f} MiB"
+    )
+    return data
+
+
+def measure(args: argparse.Namespace, data: dict[str, Any]) -> None:
+    rng = random.Random(args.seed + 1)  # noqa: S311 - test data
+    Text.pool_sample = Text(rng, 500).pool  # type: ignore[attr-defined]
+    queries = make_queries(args.queries, rng, data)
+    print(f"load average before the queries: {os.getloadavg()[0]:.2f}")
+    run_engine(data["all"], queries[:20])  # warm caches and connections
+    for label, user in (("one department", data["one"]), ("all departments", data["all"])):
+        times = run_engine(user, queries)
+        flat = [t for ts in times.values() for t in ts]
+        print(f"search as agent with {label:16}: {percentiles(flat)}  ({len(flat)} queries)")
+        for kind, ts in times.items():
+            print(f"    {kind:14} {percentiles(ts)}  ({len(ts)})")
+    print(f"load average after the queries: {os.getloadavg()[0]:.2f}")
+    if args.naive_queries:
+        sample = queries[: args.naive_queries]
+        for label, user in (("one department", data["one"]), ("all departments", data["all"])):
+            engine_times = run_engine(user, sample)
+            engine_flat = [t for ts in engine_times.values() for t in ts]
+            naive_times = run_naive(user, sample)
+            ratio = statistics.median(naive_times) / statistics.median(engine_flat)
+            print(
+                f"naive icontains, {label:16}: {percentiles(naive_times)}  "
+                f"({len(sample)} queries); p50 naive / p50 search = {ratio:.0f}x"
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=1_000_000)
@@ -597,68 +689,33 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2, help="reindex processes")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    parser.add_argument(
+        "--reuse",
+        metavar="DBNAME",
+        help="query a database kept by an earlier --keep run (no fill, no reindex)",
+    )
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith(("postgres://", "postgresql://")):
         sys.exit("set DATABASE_URL to a PostgreSQL server (a scratch database is created there)")
 
+    if args.reuse:
+        os.environ["DATABASE_URL"] = urlsplit(url)._replace(path=f"/{args.reuse}").geturl()
+        setup_django()
+        from django.db import connection
+
+        data = load(args)
+        print(f"reusing {args.reuse}: {len(data['names'])} citizens")
+        measure(args, data)
+        connection.close()
+        return
     with scratch_database(url, "vorgang_bench_search_", keep=args.keep) as scratch:
         os.environ["DATABASE_URL"] = scratch
         setup_django()
-        from django.core.management import call_command
         from django.db import connection
 
-        call_command("migrate", verbosity=0)
-        # Fill without indexing: events only come from the write path, COPY bypasses it.
-        data = fill(args)
-        print(
-            f"filled {args.cases} cases, {data['articles']} articles, "
-            f"{len(data['names'])} citizens in {data['seconds']:.1f} s"
-        )
-        connection.close()
-
-        started = time.monotonic()
-        subprocess.run(  # noqa: S603 - our own command
-            vorgang_argv("search", "reindex", "--no-attachments",
-                         "--batch-size", str(args.batch_size), "--jobs", str(args.jobs)),
-            check=True,
-            env=os.environ.copy(),
-            stdout=subprocess.DEVNULL,
-        )  # fmt: skip
-        reindex_s = time.monotonic() - started
-        peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        with connection.cursor() as cursor:
-            cursor.execute("VACUUM ANALYZE search_searchdocument")
-            cursor.execute("SELECT pg_total_relation_size('search_searchdocument')")
-            size_mib = cursor.fetchone()[0] / 1024 / 1024
-        print(
-            f"reindex: {reindex_s:.1f} s ({args.cases / reindex_s:.0f} cases/s), "
-            f"peak RSS of the reindex process {peak_mib:.0f} MiB, index size {size_mib:.0f} MiB"
-        )
-
-        rng = random.Random(args.seed + 1)  # noqa: S311 - test data
-        Text.pool_sample = Text(rng, 500).pool  # type: ignore[attr-defined]
-        queries = make_queries(args.queries, rng, data)
-        run_engine(data["all"], queries[:20])  # warm caches and connections
-        summary: dict[str, float] = {}
-        for label, user in (("one department", data["one"]), ("all departments", data["all"])):
-            times = run_engine(user, queries)
-            flat = [t for ts in times.values() for t in ts]
-            summary[label] = statistics.median(flat)
-            print(f"search as agent with {label:16}: {percentiles(flat)}  ({len(flat)} queries)")
-            for kind, ts in times.items():
-                print(f"    {kind:14} {percentiles(ts)}  ({len(ts)})")
-        if args.naive_queries:
-            sample = queries[: args.naive_queries]
-            for label, user in (("one department", data["one"]), ("all departments", data["all"])):
-                engine_times = run_engine(user, sample)
-                engine_flat = [t for ts in engine_times.values() for t in ts]
-                naive_times = run_naive(user, sample)
-                ratio = statistics.median(naive_times) / statistics.median(engine_flat)
-                print(
-                    f"naive icontains, {label:16}: {percentiles(naive_times)}  "
-                    f"({len(sample)} queries); p50 naive / p50 search = {ratio:.0f}x"
-                )
+        data = fill_and_reindex(args)
+        measure(args, data)
         connection.close()
 
 

@@ -48,3 +48,11 @@ def test_word_similarity_matches_pg_trgm() -> None:
 
 def test_html_to_text_drops_tags_and_scripts() -> None:
     assert text.html_to_text("<p>Hallo &amp; <b>Welt</b><script>x()</script></p>") == "Hallo & Welt"
+
+
+def test_date_keys_name_dates_whatever_separates_them() -> None:
+    assert text.date_keys(text.words("Bescheid vom 03.04.2025")) == ["dt20250403"]
+    assert text.date_keys(text.words("am 2025-04-03 oder 3/4/2025")) == ["dt20250403"] * 2
+    # Not dates: a month past 12, a year out of range, too few numbers.
+    assert text.date_keys(text.words("Az. 12 34 2025 und 01.01.5678 oder 03.04.")) == []
+    assert text.with_date_keys("am 3 4 2025") == "am 3 4 2025 dt20250403"

@@ -83,26 +83,29 @@ def create_user(
 
 
 def find_or_create_citizen(
-    tenant: Tenant, email: str, *, first_name: str = "", last_name: str = "", **extra: str
+    tenant: Tenant | int, email: str, *, first_name: str = "", last_name: str = "", **extra: str
 ) -> User:
-    """The tenant's citizen with this address, created on first contact."""
+    """The tenant's (or tenant id's) citizen with this address, created on first contact."""
     email = _email(email)
-    existing = (
-        User.objects.filter(tenant=tenant, role=Role.CITIZEN, email__iexact=email)
-        .order_by("pk")
-        .first()
-    )
+    tenant_id = tenant.pk if isinstance(tenant, Tenant) else tenant
+    # All matches (a handful at most), not ``.first()``: with ORDER BY id LIMIT 1 the
+    # planner may walk the primary key through every user instead of using the index
+    # on UPPER(email) when the address is new (45-90 ms instead of 0.1 ms, 33,000 users).
+    matches = User.objects.filter(tenant_id=tenant_id, role=Role.CITIZEN, email__iexact=email)
+    existing = min(matches, key=lambda user: user.pk, default=None)
     if existing is not None:
         return existing
     user = User(
         username=f"citizen-{secrets.token_hex(8)}",
         email=email,
         role=Role.CITIZEN,
-        tenant=tenant,
+        tenant_id=tenant_id,
         first_name=first_name[:150],
         last_name=last_name[:150],
         **extra,
     )
+    if isinstance(tenant, Tenant):
+        user.tenant = tenant  # callers that passed the tenant read it without a query
     user.set_unusable_password()
     user.save()
     return user

@@ -223,16 +223,21 @@ def _integer(attribute: CaseAttribute, raw: Any) -> int:
 # --- output -------------------------------------------------------------------------------
 
 
-def as_api(ticket: Any, attributes: Iterable[CaseAttribute] | None = None) -> dict[str, Any]:
-    """The case's values for output: every active attribute, ``None`` when unset.
+def active_names(tenant_id: int) -> list[str]:
+    """The names of the tenant's active attributes in display order (only the names:
+    the API reads them on every request and needs nothing else)."""
+    return list(
+        CaseAttribute.objects.filter(tenant_id=tenant_id, active=True).values_list(
+            "name", flat=True
+        )
+    )
 
-    Pass ``attributes`` (from ``definitions``) when writing many cases of one tenant,
-    to look the definitions up once.
-    """
-    if attributes is None:
-        attributes = definitions(ticket.tenant_id)
-    stored = ticket.attributes if isinstance(ticket.attributes, dict) else {}
-    return {a.name: stored.get(a.name) for a in attributes}
+
+def as_api(stored: Any, names: Iterable[str]) -> dict[str, Any]:
+    """A case's values for output (``stored``: its ``attributes``; ``names`` from
+    ``active_names``): every active attribute, ``None`` when unset."""
+    stored = stored if isinstance(stored, dict) else {}
+    return {name: stored.get(name) for name in names}
 
 
 def as_text(value: Any) -> str:

@@ -2,7 +2,10 @@
 
     from vorgang.search.engine import search
     result = search(request.user, "Antrag Wohngeld state:open", page=1, per_page=25)
-    result.total, result.hits[0].ticket_id, result.hits[0].snippet_html, result.error
+    result.total, result.total_exact, result.hits[0].ticket_id, result.hits[0].snippet_html
+
+``result.total`` is exact up to 1,000 matches; past that (PostgreSQL) it is an estimate
+and ``result.total_exact`` is False: show it as "about N" (docs/adr/0004).
 
 The permission wall is part of the SQL (tenant, then the departments in which the
 user holds ``level``, or the citizen's own cases), so totals, pages and snippets
@@ -52,6 +55,9 @@ class Hit:
 @dataclass
 class SearchResult:
     total: int
+    # False when ``total`` is PostgreSQL's estimate (more than COUNT_LIMIT matches):
+    # show it as "about N"; pages past the real end are simply empty.
+    total_exact: bool = True
     hits: list[Hit] = field(default_factory=list)
     error: QueryError | None = None
     warnings: list[str] = field(default_factory=list)
@@ -138,7 +144,7 @@ def search(
         # Never a 500 for a search; the reason is logged (no query text: it may hold names).
         timed_out = "cancel" in str(exc).lower() or "interrupt" in str(exc).lower()
         log.warning("search failed: %s%s", type(exc).__name__, " (timeout)" if timed_out else "")
-        result.total, result.hits = 0, []
+        result.total, result.total_exact, result.hits = 0, True, []
         result.error = (
             QueryError("timeout", _("The search took too long; add a word or a filter."))
             if timed_out
@@ -162,8 +168,9 @@ def _run(
     )
     with scope, _deadline(timeout):
         backend.prepare(timeout)
-        result.total = backend.count(plan)
-        if plan.offset >= result.total:
+        count = backend.count(plan)
+        result.total, result.total_exact = count.value, count.exact
+        if count.exact and plan.offset >= count.value:
             return
         rows = backend.page(plan)
     if not with_snippets:

@@ -7,7 +7,9 @@ The backend-specific parts live beside it and are created by the migrations:
 
 - PostgreSQL: columns ``vector`` (all text, weighted A-D, GIN index) and
   ``public_vector`` (what a citizen may search: no internal notes; NULL when it
-  equals ``vector``), a ``pg_trgm`` GIN index on ``name_key``.
+  equals ``vector``), a ``pg_trgm`` GIN index on ``name_key`` (the ``citizen:``
+  filter), and the table ``search_nameword`` of the distinct name words with its own
+  trigram index (typo tolerance).
 - SQLite: the FTS5 table ``search_fts`` (rowid = ticket id) holding the stems.
 """
 
@@ -35,9 +37,16 @@ class SearchDocument(models.Model):
     indexed_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        # The date indexes end in ticket_id, the tie-break of every date order: walking
+        # one newest first finds the newest matches of a common word without sorting
+        # them all (the department one for an agent of one department).
         indexes = [
             models.Index(
-                fields=["tenant_id", "department_id", "created_at"], name="search_doc_dep"
+                fields=["tenant_id", "department_id", "created_at", "ticket_id"],
+                name="search_doc_dep_created",
+            ),
+            models.Index(
+                fields=["tenant_id", "created_at", "ticket_id"], name="search_doc_created"
             ),
             models.Index(fields=["citizen_id", "created_at"], name="search_doc_citizen"),
             models.Index(fields=["tenant_id", "state_id"], name="search_doc_state"),

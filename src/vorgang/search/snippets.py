@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from django.utils.html import escape
 
@@ -35,35 +36,54 @@ class Marker:
     names: tuple[str, ...] = ()  # name keys of typo-tolerant terms
 
     def __post_init__(self) -> None:
-        self._seen: dict[tuple[str, bool], str | None] = {}
+        # Texts repeat their words: fold and stem each once (one cache per kind of text).
+        self.seen: dict[bool, dict[str, str | None]] = {False: {}, True: {}}
+
+    @property
+    def empty(self) -> bool:
+        """Nothing to mark (a filter-only search)."""
+        return not self.stems and not self.names
 
     def matches(self, word: str, in_name: bool) -> str | None:
         """The stem (or name) ``word`` stands for, if it is one the query looks for."""
-        key = (word, in_name)
-        if key not in self._seen:  # texts repeat their words; fold and stem each once
-            self._seen[key] = self._matches(word, in_name)
-        return self._seen[key]
+        seen = self.seen[in_name]
+        if word not in seen:
+            seen[word] = self._matches(word, in_name)
+        return seen[word]
 
     def _matches(self, word: str, in_name: bool) -> str | None:
-        folded = text.fold(word)
-        if not folded:
-            return None
-        if " " not in folded:
-            stemmed = text.stem(folded)
-            if stemmed in self.stems:
-                return stemmed
+        stemmed = _stem_of(word)
+        if stemmed in self.stems:
+            return stemmed
         if in_name and self.names:
-            key = text.name_key(word)
             for name in self.names:
-                if text.word_similarity(name, key) >= FUZZY_THRESHOLD:
+                if _close(name, word):
                     return name
         return None
 
 
+# Across searches: the words of case texts repeat from one search to the next.
+@lru_cache(maxsize=100_000)
+def _stem_of(word: str) -> str | None:
+    """The stem of one word of a text (None if it folds to nothing or to several)."""
+    folded = text.fold(word)
+    if not folded or " " in folded:
+        return None
+    return text.stem(folded)
+
+
+@lru_cache(maxsize=100_000)
+def _close(name: str, word: str) -> bool:
+    """``word`` (of a citizen's name) is close to the typo-tolerant term ``name``."""
+    return text.word_similarity(name, text.name_key(word)) >= FUZZY_THRESHOLD
+
+
 def _spans(content: str, marker: Marker, in_name: bool) -> list[tuple[int, int, str]]:
     found = []
+    seen = marker.seen[in_name]  # the cache read inline: this loop runs for every word
     for m in _WORD.finditer(content, 0, min(len(content), MAX_SCAN)):
-        hit = marker.matches(m.group(0), in_name)
+        word = m.group(0)
+        hit = seen[word] if word in seen else marker.matches(word, in_name)
         if hit is not None:
             found.append((m.start(), m.end(), hit))
     return found
@@ -95,6 +115,8 @@ def _render(content: str, spans: list[tuple[int, int, str]]) -> str:
 
 def _best(candidates: Sequence[tuple[str, bool]], marker: Marker, fallback: str) -> str:
     """The snippet of the candidate text matching most query words (first one wins ties)."""
+    if marker.empty:
+        return _render(fallback, [])  # a filter-only search: the start of the case
     best: tuple[int, str, list[tuple[int, int, str]]] | None = None
     wanted = len(marker.stems) + len(marker.names)
     for content, in_name in candidates:

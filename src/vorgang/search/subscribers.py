@@ -16,7 +16,7 @@ from vorgang.accounts.models import User
 from vorgang.tickets import events
 from vorgang.tickets.models import Ticket
 
-from . import indexing
+from . import deferral, indexing
 
 # Saves of a user that do not change what is indexed (every login updates last_login).
 _IRRELEVANT = frozenset({"last_login", "password"})
@@ -26,7 +26,9 @@ _IRRELEVANT = frozenset({"last_login", "password"})
     events.TICKET_CREATED, events.TICKET_UPDATED, events.ARTICLE_CREATED, events.TICKET_MERGED
 )
 def reindex_case(event: events.Event) -> None:
-    indexing.refresh(event.ticket_id)
+    # In a batch (mail intake) the case is indexed once at the batch's end.
+    if not deferral.defer(event.ticket_id):
+        indexing.refresh(event.ticket_id)
 
 
 @receiver(post_save, sender=User, dispatch_uid="search.citizen_changed")

@@ -134,6 +134,46 @@ def word_similarity(query: str, word: str) -> float:
     return best
 
 
+def _day(day: str, month: str, year: str) -> str | None:
+    d, m, y = int(day), int(month), int(year)
+    if 1 <= d <= 31 and 1 <= m <= 12 and 1900 <= y <= 2199:
+        return f"dt{y:04d}{m:02d}{d:02d}"
+    return None
+
+
+def date_keys(tokens: list[str]) -> list[str]:
+    """One extra word per date in folded ``tokens`` ("03 04 2025" or "2025 04 03"):
+    ``dt20250403``.
+
+    PostgreSQL's index knows words, not their order: a phrase such as "Bescheid vom
+    03.04.2025" is made of very common words (every case has dates), so every case
+    holding them all would be checked for the phrase. The documents also carry these
+    date words (PostgreSQL backend), and a phrase with a date also requires its date
+    word: the index then narrows to the cases with that date. Any three neighbouring
+    tokens that form a date count, whatever separated them, so a case matching the
+    phrase always has the date word too.
+    """
+    keys: list[str] = []
+    for i in range(len(tokens) - 2):
+        a, b, c = tokens[i : i + 3]
+        if not (a.isdigit() and b.isdigit() and c.isdigit()) or len(b) > 2:
+            continue
+        key = None
+        if len(a) <= 2 and len(c) == 4:
+            key = _day(a, b, c)
+        elif len(a) == 4 and len(c) <= 2:
+            key = _day(c, b, a)
+        if key is not None:
+            keys.append(key)
+    return keys
+
+
+def with_date_keys(folded: str) -> str:
+    """Folded text with its date words (date_keys) appended."""
+    keys = date_keys(folded.split())
+    return f"{folded} {' '.join(keys)}" if keys else folded
+
+
 def html_to_text(body: str) -> str:
     """The visible text of an HTML article body (tags dropped, entities decoded)."""
     cleaned = nh3.clean(body, tags=set(), clean_content_tags={"script", "style", "head"})

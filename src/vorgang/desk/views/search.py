@@ -63,7 +63,10 @@ def search(request: HttpRequest) -> HttpResponse:
     links: dict[str, str] = {}
     if result.page > 1:
         links["previous"] = _link(query, result.page - 1)
-    if result.page < pages:
+    # An estimated total ("about N") cannot say where the last page is: go on while
+    # pages come back full.
+    more = len(result.hits) == PER_PAGE if not result.total_exact else result.page < pages
+    if more:
         links["next"] = _link(query, result.page + 1)
     context["page_links"] = links
     status = 422 if result.error is not None and result.error.code != "empty" else 200

@@ -18,10 +18,14 @@ from ..documents import Document
 from ..query import Term
 
 TABLE = "search_searchdocument"
-# Relevance is computed for at most this many matches (the newest ones); past it,
-# ranking every match of a one-word query over millions of cases costs more than
-# an agent waits. Counts are always exact.
-RANK_LIMIT = 2_000
+# Relevance is computed for the newest this many matches; they come first, in order of
+# relevance, and the older matches follow newest first. Ranking every match of a word
+# found in half of a million cases would cost more than an agent waits.
+RANK_LIMIT = 1_000
+# Counts are exact up to this many matches. Past it, the count is PostgreSQL's estimate
+# (``Count.exact`` False, shown as "about N"): counting half a million matches exactly
+# costs more than the whole rest of a search (see docs/adr/0004-estimated-search-counts.md).
+COUNT_LIMIT = 1_000
 # Words shorter than this are not matched with typo tolerance (trigrams need length).
 FUZZY_MIN_LENGTH = 4
 # pg_trgm word similarity needed for a name to count as "the same with a typo".
@@ -48,6 +52,14 @@ class Condition:
     params: list[Any] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Count:
+    """How many cases match: exact, or (``exact`` False) an estimate above COUNT_LIMIT."""
+
+    value: int
+    exact: bool = True
+
+
 @dataclass
 class Plan:
     scope: Scope
@@ -71,7 +83,7 @@ class Backend(Protocol):
 
     def prune(self) -> int: ...
 
-    def count(self, plan: Plan) -> int: ...
+    def count(self, plan: Plan) -> Count: ...
 
     def page(self, plan: Plan) -> list[tuple[int, float]]: ...
 

@@ -7,24 +7,34 @@ text and attachment file names, D: attachment text) with a GIN index. Citizens
 search ``public_vector`` (the same without internal notes), which needs no index of
 its own: their handful of cases is found by ``citizen_id`` first.
 
-Typo tolerance: a one-word term also matches citizens whose ``name_key`` contains a
-word with trigram word similarity >= FUZZY_THRESHOLD (``<%`` with a pg_trgm GIN index).
+Typo tolerance: a one-word term also matches the citizens' name words with trigram
+word similarity >= FUZZY_THRESHOLD, looked up in the small table ``search_nameword``
+(``<%`` with a pg_trgm GIN index) and then matched as ordinary words of the vector.
+
+Counts are exact up to COUNT_LIMIT, then estimated; relevance ranks the newest
+RANK_LIMIT matches (see docs/adr/0004-estimated-search-counts.md).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from django.db import connection
 
 from .. import text
 from ..documents import MAX_ATTACHMENT_CHARS, MAX_BODY_CHARS, Document
+from ..query import Term
 from .base import (
+    COUNT_LIMIT,
+    FUZZY_MIN_LENGTH,
     FUZZY_THRESHOLD,
     RANK_LIMIT,
     TABLE,
     Condition,
+    Count,
     Plan,
     fuzzy_word,
     order_by_date,
@@ -33,6 +43,15 @@ from .base import (
 )
 
 CONFIG = "german"
+WORDS = "search_nameword"
+# Close names a misspelt word stands for, at most (the closest first).
+MAX_CLOSE_NAMES = 20
+
+
+def _name_words(name_key: str) -> set[str]:
+    """The words of a name key worth matching with typo tolerance (as fuzzy_word)."""
+    return {w for w in name_key.split() if len(w) >= FUZZY_MIN_LENGTH and not w.isdigit()}
+
 
 # OFFSET 0 keeps PostgreSQL from flattening the subquery, which would compute "pub" twice.
 _UPSERT = f"""
@@ -78,24 +97,40 @@ def _row(doc: Document) -> tuple[Any, ...]:
         doc.number,
         doc.created_at,
         doc.name_key,
-        text.fold(f"{doc.number} {doc.title}"),
+        text.with_date_keys(text.fold(f"{doc.number} {doc.title}")),
         text.fold(doc.citizen),
-        text.fold(body),
-        text.fold(attach),
-        text.fold(internal),
-        text.fold(internal_attach),
+        text.with_date_keys(text.fold(body)),
+        text.with_date_keys(text.fold(attach)),
+        text.with_date_keys(text.fold(internal)),
+        text.with_date_keys(text.fold(internal_attach)),
         doc.has_internal,
     )
 
 
 class PostgresBackend:
+    """One instance per search (``backends.current()``): count() and page() share the
+    relevance candidates and the typo-tolerance decisions of that search."""
+
     vendor = "postgresql"
+
+    def __init__(self) -> None:
+        self._close: list[list[str]] | None = None
+        self._matches: int | None = None
+        self._ranked: list[tuple[int, float]] | None = None
 
     def write(self, docs: Sequence[Document]) -> None:
         if not docs:
             return
+        words = sorted({w for d in docs for w in _name_words(d.name_key)})
         with connection.cursor() as cursor:
             cursor.executemany(_UPSERT, [_row(d) for d in docs])
+            if words:
+                # Sorted: concurrent batches take the words' index locks in one order.
+                cursor.execute(
+                    f"INSERT INTO {WORDS} (word) SELECT w FROM unnest(%s::text[]) AS w "  # noqa: S608
+                    "ORDER BY w ON CONFLICT DO NOTHING",
+                    [words],
+                )
 
     def delete(self, ticket_ids: Sequence[int]) -> None:
         with connection.cursor() as cursor:
@@ -107,7 +142,14 @@ class PostgresBackend:
                 f"DELETE FROM {TABLE} d WHERE NOT EXISTS "  # noqa: S608
                 "(SELECT 1 FROM tickets_ticket t WHERE t.id = d.ticket_id)"
             )
-            return int(cursor.rowcount)
+            removed = int(cursor.rowcount)
+            # Names no longer on any case go too (a deleted citizen's name is not kept).
+            cursor.execute(
+                f"DELETE FROM {WORDS} n WHERE NOT EXISTS (SELECT 1 FROM "  # noqa: S608
+                f"(SELECT DISTINCT w FROM {TABLE}, regexp_split_to_table(name_key, ' ') AS w) k "
+                "WHERE k.w = n.word)"
+            )
+            return removed
 
     # --- searching ---------------------------------------------------------------------
 
@@ -123,17 +165,46 @@ class PostgresBackend:
     def _vector(self, plan: Plan) -> str:
         return "coalesce(d.public_vector, d.vector)" if plan.scope.public_only else "d.vector"
 
+    def _names(self, plan: Plan) -> list[list[str]]:
+        """Per positive term, the citizens' name words close to it (typo tolerance).
+
+        Looked up in the small word table by trigrams; the search then matches those
+        words as ordinary full-text words, through the GIN index like any other word.
+        """
+        if self._close is not None:
+            return self._close
+        self._close = []
+        with connection.cursor() as cursor:
+            for term in plan.terms:
+                key = fuzzy_word(term) if plan.fuzzy else None
+                if key is None:
+                    self._close.append([])
+                    continue
+                cursor.execute(
+                    f"SELECT word FROM {WORDS} WHERE %s <%% word "  # noqa: S608
+                    "ORDER BY %s <<-> word, word LIMIT %s",
+                    [key, key, MAX_CLOSE_NAMES],
+                )
+                self._close.append([row[0] for row in cursor.fetchall()])
+        return self._close
+
+    def _tsquery(self, term: Term, names: list[str]) -> tuple[str, list[Any]]:
+        """The term as a tsquery, or'ed with the close names (websearch syntax: "a or b")."""
+        sql, params = f"phraseto_tsquery('{CONFIG}', %s)", [" ".join(term.tokens)]
+        if names:
+            sql = f"({sql} || websearch_to_tsquery('{CONFIG}', %s))"
+            params.append(" or ".join(names))
+        return sql, params
+
     def _text_conditions(self, plan: Plan) -> list[Condition]:
         vector = self._vector(plan)
         conditions = []
-        for term in plan.terms:
-            match = Condition(
-                f"{vector} @@ phraseto_tsquery('{CONFIG}', %s)", [" ".join(term.tokens)]
-            )
-            key = fuzzy_word(term) if plan.fuzzy else None
-            if key is not None:
-                match = Condition(f"{match.sql} OR %s <%% d.name_key", [*match.params, key])
-            conditions.append(match)
+        for term, names in zip(plan.terms, self._names(plan), strict=True):
+            sql, params = self._tsquery(term, names)
+            conditions.append(Condition(f"{vector} @@ {sql}", params))
+            # Dates in a phrase: their date words let the index narrow (text.date_keys).
+            for key in text.date_keys(list(term.tokens)):
+                conditions.append(Condition(f"{vector} @@ phraseto_tsquery('{CONFIG}', %s)", [key]))
         for term in plan.excluded:
             conditions.append(
                 Condition(
@@ -147,46 +218,115 @@ class PostgresBackend:
         conditions += self._text_conditions(plan)
         return where(conditions)
 
-    def count(self, plan: Plan) -> int:
-        sql, params = self._where(plan)
+    @staticmethod
+    def _estimate(cursor: Any, where_sql: str, params: list[Any]) -> int:
+        """The planner's estimate of the rows matching ``where_sql`` (no scan)."""
+        cursor.execute(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM {TABLE} d WHERE {where_sql}", params)  # noqa: S608
+        explained = cursor.fetchone()[0]
+        if isinstance(explained, str):
+            explained = json.loads(explained)
+        return int(explained[0]["Plan"]["Plan Rows"])
+
+    def _matches_estimate(self, cursor: Any, plan: Plan) -> int:
+        if self._matches is None:
+            sql, params = self._where(plan)
+            self._matches = self._estimate(cursor, sql, params)
+        return self._matches
+
+    def _past_limit(self, cursor: Any, plan: Plan, seen: int) -> Count:
+        """More than COUNT_LIMIT matches: the estimate, two significant digits."""
+        estimate = max(self._matches_estimate(cursor, plan), seen)
+        return Count(round(estimate, 2 - len(str(estimate))), exact=False)
+
+    def count(self, plan: Plan) -> Count:
+        """Exact up to COUNT_LIMIT (the scan stops there), else the planner's estimate.
+
+        A relevance search gets its count from its candidates (one scan for both);
+        otherwise a capped count lets PostgreSQL pick a plan that stops early (walking
+        the date index for a common word finds COUNT_LIMIT matches in a few thousand
+        rows), where an exact count of a word found in most cases would read them all.
+        """
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT count(*) FROM {TABLE} d WHERE {sql}", params)  # noqa: S608
-            return int(cursor.fetchone()[0])
+            found = len(self._candidates(plan)) if self._ranks(plan) else None
+            if found is None or (found > RANK_LIMIT and COUNT_LIMIT > RANK_LIMIT):
+                sql, params = self._where(plan)
+                cursor.execute(
+                    f"SELECT count(*) FROM (SELECT 1 FROM {TABLE} d WHERE {sql} "  # noqa: S608
+                    f"LIMIT {COUNT_LIMIT + 1}) AS capped",
+                    params,
+                )
+                found = int(cursor.fetchone()[0])
+            if found <= COUNT_LIMIT:
+                return Count(found)
+            return self._past_limit(cursor, plan, found)
+
+    @staticmethod
+    def _ranks(plan: Plan) -> bool:
+        return plan.sort == "relevance" and bool(plan.terms)
 
     def _score(self, plan: Plan) -> tuple[str, list[Any]]:
-        """ts_rank over all positive terms, plus the similarity of typo-matched names."""
-        vector = self._vector(plan)
-        queries = " && ".join([f"phraseto_tsquery('{CONFIG}', %s)"] * len(plan.terms))
-        params: list[Any] = [" ".join(t.tokens) for t in plan.terms]
-        sql = f"ts_rank({vector}, {queries})"
-        for term in plan.terms:
-            key = fuzzy_word(term) if plan.fuzzy else None
-            if key is not None:
-                sql += " + 0.1 * word_similarity(%s, d.name_key)"
-                params.append(key)
+        """ts_rank over all positive terms (with their close names), plus ts_rank of the
+        terms as typed, so an exact name ranks before a close one (on candidates ``c``)."""
+        names = self._names(plan)
+        parts = [self._tsquery(t, n) for t, n in zip(plan.terms, names, strict=True)]
+        sql = "ts_rank(c.vector, " + " && ".join(p[0] for p in parts) + ")"
+        params: list[Any] = [v for p in parts for v in p[1]]
+        if any(names):
+            exact = " && ".join([f"phraseto_tsquery('{CONFIG}', %s)"] * len(plan.terms))
+            sql += f" + ts_rank(c.vector, {exact})"
+            params += [" ".join(t.tokens) for t in plan.terms]
         return sql, params
 
     def page(self, plan: Plan) -> list[tuple[int, float]]:
+        """One page. By relevance: the newest RANK_LIMIT matches ranked, then the older
+        ones newest first (the same date order, so the two parts never overlap)."""
+        if not self._ranks(plan):
+            return self._by_date(plan, plan.offset, plan.limit)
+        ranked = self._candidates(plan)[:RANK_LIMIT]
+        rows = ranked[plan.offset : plan.offset + plan.limit]
+        if len(ranked) < RANK_LIMIT:
+            return rows  # every match was a candidate: nothing older is left
+        start = max(plan.offset, RANK_LIMIT)
+        stop = plan.offset + plan.limit
+        if stop > start:
+            rows += self._by_date(replace(plan, sort="newest"), start, stop - start)
+        return rows
+
+    def _by_date(self, plan: Plan, offset: int, limit: int) -> list[tuple[int, float]]:
         where_sql, params = self._where(plan)
-        if plan.sort != "relevance" or not plan.terms:
-            sql = (
-                f"SELECT d.ticket_id, 0.0 FROM {TABLE} d WHERE {where_sql} "  # noqa: S608
-                f"ORDER BY {order_by_date(plan.sort)} LIMIT %s OFFSET %s"
-            )
-            params = [*params, plan.limit, plan.offset]
-        else:
-            score_sql, score_params = self._score(plan)
-            sql = (
-                f"WITH candidates AS (SELECT d.ticket_id FROM {TABLE} d WHERE {where_sql} "  # noqa: S608
-                f"ORDER BY d.created_at DESC LIMIT {RANK_LIMIT}) "
-                f"SELECT d.ticket_id, {score_sql} AS score FROM {TABLE} d "
-                "JOIN candidates c ON c.ticket_id = d.ticket_id "
-                "ORDER BY score DESC, d.created_at DESC, d.ticket_id DESC LIMIT %s OFFSET %s"
-            )
-            params = [*params, *score_params, plan.limit, plan.offset]
+        sql = (
+            f"SELECT d.ticket_id, 0.0 FROM {TABLE} d WHERE {where_sql} "  # noqa: S608
+            f"ORDER BY {order_by_date(plan.sort)} LIMIT %s OFFSET %s"
+        )
         with connection.cursor() as cursor:
-            cursor.execute(sql, params)
+            cursor.execute(sql, [*params, limit, offset])
             return [(int(pk), float(score)) for pk, score in cursor.fetchall()]
+
+    def _candidates(self, plan: Plan) -> list[tuple[int, float]]:
+        """The newest RANK_LIMIT + 1 matches (one more tells whether there are more),
+        best first; the last one is dropped by page() when it is the extra one.
+
+        ``OFFSET 0`` keeps the candidates a subquery, so ts_rank runs on those rows
+        only, after the date walk has stopped. Read once per search (count and page).
+        """
+        if self._ranked is not None:
+            return self._ranked
+        where_sql, params = self._where(plan)
+        score_sql, score_params = self._score(plan)
+        sql = (
+            f"SELECT c.ticket_id, {score_sql} AS score FROM ("  # noqa: S608
+            f"SELECT d.ticket_id, d.created_at, {self._vector(plan)} AS vector "
+            f"FROM {TABLE} d WHERE {where_sql} "
+            f"ORDER BY {order_by_date('newest')} LIMIT {RANK_LIMIT + 1} OFFSET 0) AS c "
+            "ORDER BY c.created_at DESC, c.ticket_id DESC"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*score_params, *params])
+            rows = [(int(pk), float(score)) for pk, score in cursor.fetchall()]
+        # The oldest candidate beyond RANK_LIMIT only says "there are more": not ranked.
+        ranked = sorted(rows[:RANK_LIMIT], key=lambda r: -r[1])  # stable: newest first on ties
+        self._ranked = ranked + rows[RANK_LIMIT:]
+        return self._ranked
 
     def fuzzy_names(self, term: str) -> list[str]:
         """Not needed here: the database matches names by trigrams itself."""

@@ -31,6 +31,7 @@ from .base import (
     FUZZY_THRESHOLD,
     TABLE,
     Condition,
+    Count,
     Plan,
     db_datetime,
     fuzzy_word,
@@ -205,11 +206,13 @@ class SQLiteBackend:
             True,
         )
 
-    def count(self, plan: Plan) -> int:
+    def count(self, plan: Plan) -> Count:
+        """Always exact: the embedded default serves small installations, and SQLite has
+        no planner estimate worth showing."""
         from_where, params, _ranked = self._from_where(plan)
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT count(*) FROM {from_where}", params)  # noqa: S608
-            return int(cursor.fetchone()[0])
+            return Count(int(cursor.fetchone()[0]))
 
     def page(self, plan: Plan) -> list[tuple[int, float]]:
         from_where, params, ranked = self._from_where(plan)

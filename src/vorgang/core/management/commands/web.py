@@ -88,6 +88,11 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         port = options["port"] if options["port"] is not None else _env_int("VORGANG_PORT", 8000)
+        # One process per core of a small machine; threads overlap the database waits
+        # (the GIL lets only one of them run Python at a time). On 2 vCPUs with
+        # PostgreSQL beside it, 3 or 4 processes were slower, not faster, for the REST
+        # API under load (bench/README.md, "REST API under load"); give a bigger
+        # machine more processes with VORGANG_WEB_WORKERS.
         workers = options["workers"] or _env_int("VORGANG_WEB_WORKERS", 2)
         threads = options["threads"] or _env_int("VORGANG_WEB_THREADS", 4)
         if workers < 1 or threads < 1:
