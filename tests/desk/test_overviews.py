@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -211,20 +212,47 @@ def test_agent_without_departments_sees_zero_everywhere(client: Client, scene: S
     assert rows(html) == []
 
 
-def test_counts_take_one_aggregated_query(agent_client: Client, scene: Scene) -> None:
-    """All built-in open parts in one query, recently closed in one, the list in one."""
-    agent_client.get(reverse("desk:overviews", args=["mine"]))  # warm the caches
+def case_queries(client: Client, slug: str) -> list[str]:
+    """The queries on cases of one overview page (the header's notification bell has its own)."""
     with CaptureQueriesContext(connection) as captured:
-        response = agent_client.get(reverse("desk:overviews", args=["mine"]))
+        response = client.get(reverse("desk:overviews", args=[slug]))
     assert response.status_code == 200
-    # The case queries of this page (the header's notification bell has its own).
-    on_cases = [
+    return [
         q["sql"]
         for q in captured.captured_queries
         if 'FROM "tickets_ticket"' in q["sql"] and "notifications_" not in q["sql"]
     ]
+
+
+def test_counts_take_one_aggregated_query(agent_client: Client, scene: Scene) -> None:
+    """All built-in open parts in one query, recently closed in one, the list in one."""
+    agent_client.get(reverse("desk:overviews", args=["mine"]))  # warm the other caches
+    cache.clear()
+    on_cases = case_queries(agent_client, "mine")
     assert len(on_cases) == 3, on_cases
     assert sum("GROUP BY" in sql for sql in on_cases) == 1
+
+
+def test_counts_are_kept_until_a_case_changes(agent_client: Client, scene: Scene) -> None:
+    """The next page reuses the counts (only the list is read); a change counts anew."""
+    case_queries(agent_client, "open")
+    again = case_queries(agent_client, "mine")
+    assert len(again) == 1 and "GROUP BY" not in again[0], again
+    before = nav_counts(page(agent_client, "open"))
+    make_ticket(scene.world.department, title="Neu")
+    after = nav_counts(page(agent_client, "open"))
+    assert after["open"] == before["open"] + 1
+    assert after["unassigned"] == before["unassigned"] + 1
+
+
+def test_counts_follow_the_clock(
+    agent_client: Client, scene: Scene, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ "Reminder reached" changes with the time alone: a new minute counts anew."""
+    before = nav_counts(page(agent_client, "open"))["reminder"]
+    later = clock.now() + timedelta(days=3)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    assert nav_counts(page(agent_client, "open"))["reminder"] > before
 
 
 def test_open_cases_split_by_department(client: Client, scene: Scene) -> None:

@@ -18,9 +18,9 @@ them: its planner does well enough with the tickets app's own indexes there.
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db import migrations
+
+from vorgang.core.migration_ops import PostgreSQLOnly
 
 INDEXES = {
     "desk_ticket_open_cover": (
@@ -31,18 +31,6 @@ INDEXES = {
     "desk_ticket_pending": "(tenant_id, pending_until) WHERE pending_until IS NOT NULL",
     "desk_ticket_closed": "(tenant_id, closed_at) WHERE closed_at IS NOT NULL",
 }
-
-
-class PostgreSQLOnly(migrations.RunSQL):
-    """RunSQL that runs on PostgreSQL and does nothing on other databases."""
-
-    def database_forwards(self, app_label: str, schema_editor: Any, *args: Any) -> None:
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_forwards(app_label, schema_editor, *args)
-
-    def database_backwards(self, app_label: str, schema_editor: Any, *args: Any) -> None:
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_backwards(app_label, schema_editor, *args)
 
 
 class Migration(migrations.Migration):
