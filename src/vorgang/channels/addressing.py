@@ -36,9 +36,13 @@ def resolve(address: str) -> Recipient | None:
     if not at or not local:
         return None
     base, plus, token = local.partition("+")
-    department = batchcache.memo(
-        ("department-address", f"{base}@{domain}"), _department_at(base, domain)
-    )
+    if batchcache.active():
+        # A batch asks for every sender's address too: one query for all departments.
+        department = batchcache.memo(("department-addresses",), _all_departments).get(
+            f"{base}@{domain}"
+        )
+    else:
+        department = _department_at(base, domain)()
     if department is None:
         return None
     return Recipient(department, token if plus else "")
@@ -53,6 +57,16 @@ def _department_at(base: str, domain: str) -> Callable[[], Department | None]:
         )
 
     return lookup
+
+
+def _all_departments() -> dict[str, Department]:
+    """Every active department by its address (lower case), the first by id on a tie."""
+    found: dict[str, Department] = {}
+    for department in (
+        Department.objects.filter(active=True).exclude(email_address="").select_related("tenant")
+    ).order_by("pk"):
+        found.setdefault(department.email_address.lower(), department)
+    return found
 
 
 def reply_address(department: Department, token: str) -> str:

@@ -132,6 +132,7 @@ def poll_mailbox(mailbox: Mailbox, *, batch_size: int = BATCH_SIZE) -> PollResul
     """Fetch up to ``batch_size`` new messages of one mailbox into the journal."""
     result = PollResult(mailbox.pk, mailbox.name)
     mailbox.last_polled_at = clock.now()
+    journal.make_commits_durable()  # the server's copy is deleted once it is journaled
     try:
         conn = connect(mailbox)
         try:

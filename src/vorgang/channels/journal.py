@@ -7,12 +7,17 @@ to their peer only after it returned.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from datetime import timedelta
 from typing import Any
 
-from django.db import transaction
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import connection, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.signals import connection_created
 from django.db.models import Q
 
 from vorgang.accounts.models import Department
@@ -47,8 +52,11 @@ def accept(
     source_ref: str = "",
 ) -> InboundMessage:
     """Store ``raw`` durably as a new journal entry and queue its processing."""
-    blob = Blob.store(raw)
+    write_raw(raw)
+    # The bytes are on disk: the rows follow in one short transaction (one turn of the
+    # database's write lock, which the disk flush above never holds).
     with transaction.atomic():
+        blob = Blob.store(raw)  # finds the file in place and adds only its row
         entry = InboundMessage.objects.create(
             channel=channel,
             tenant_id=department.tenant_id if department else None,
@@ -63,6 +71,48 @@ def accept(
         transaction.on_commit(request_drain)
     log.info("inbound %s accepted via %s (%d bytes)", entry.pk, channel, len(raw))
     return entry
+
+
+def make_commits_durable() -> None:
+    """Make this process's commits survive a power loss, not only a crash, on SQLite.
+
+    SQLite runs in WAL mode with ``synchronous=NORMAL`` (settings.py): a commit
+    survives the death of the process, but the last commits before a power loss can
+    be lost. That is fine for most writes and not for the journal: the processes that
+    confirm receipt (the listener's 250, the pipe command's exit 0, the IMAP poller
+    deleting on the server) promise that the message is kept, and the sender drops
+    its copy. They call this once; each of their commits then syncs the WAL
+    (``synchronous=FULL``). The listener commits the rows of several sessions
+    together, so the flush is shared. PostgreSQL needs nothing: its commits are
+    durable unless its operator turned that off.
+    """
+    connection_created.connect(_sync_fully, dispatch_uid="vorgang.journal.sync_fully")
+    # A connection opened before the call; not inside a transaction, where SQLite
+    # refuses to change the setting (tests run in one).
+    if connection.connection is not None and not connection.in_atomic_block:
+        _sync_fully(connection=connection)
+
+
+def _sync_fully(*, connection: BaseDatabaseWrapper, **_: Any) -> None:
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA synchronous=FULL")
+
+
+def write_raw(raw: bytes) -> None:
+    """Put the bytes durably (fsynced) where ``Blob.store`` keeps them, without the database.
+
+    Safe in any thread and idempotent. The listener runs it for parallel sessions in a
+    pool of threads before it hands the journal row to its one database thread, so
+    their disk flushes overlap instead of queueing behind each other. A file that is
+    there already is left alone: ``Blob.store`` checks its size and hash, and rewrites
+    a partial one.
+    """
+    digest = hashlib.sha256(raw).hexdigest()
+    # The layout of ``tickets.models.Blob.store``.
+    path = f"blobs/{digest[:2]}/{digest[2:4]}/{digest}"
+    if not default_storage.exists(path):
+        default_storage.save(path, ContentFile(raw))
 
 
 def request_drain(*, force: bool = False) -> None:

@@ -29,6 +29,11 @@ def batch() -> Iterator[None]:
         _active.reset(token)
 
 
+def active() -> bool:
+    """Whether a batch is running (callers may then skip work a memo says is moot)."""
+    return _active.get() is not None
+
+
 def memo(key: Hashable, compute: Callable[[], T]) -> T:
     """``compute()``, remembered under ``key`` while a batch is active."""
     cache = _active.get()

@@ -25,6 +25,9 @@ def _ticket(ticket_id: int) -> Ticket | None:
 
 @events.subscribe(events.TICKET_CREATED)
 def owner_of_new_case(event: events.Event) -> None:
+    # Most new cases (all from mail intake) have no owner yet: a cheap query says so.
+    if Ticket.objects.filter(pk=event.ticket_id).values_list("owner_id", flat=True).first() is None:
+        return
     ticket = _ticket(event.ticket_id)
     if ticket is not None and ticket.owner is not None:
         notify(ticket.owner, ticket, NotificationKind.ASSIGNED, event.actor_id)
@@ -45,7 +48,17 @@ def new_owner(event: events.Event) -> None:
 
 @events.subscribe(events.ARTICLE_CREATED)
 def citizen_replied(event: events.Event) -> None:
-    if event.article_id is None:
+    if event.article_id is None or event.changes.get("sender", SenderKind.CITIZEN) != (
+        SenderKind.CITIZEN
+    ):
+        return
+    # Most citizen mail goes to cases nobody owns yet: one cheap query settles that.
+    owner_id = (
+        Article.objects.filter(pk=event.article_id, sender=SenderKind.CITIZEN, internal=False)
+        .values_list("ticket__owner_id", flat=True)
+        .first()
+    )
+    if owner_id is None:
         return
     article = (
         Article.objects.filter(pk=event.article_id, sender=SenderKind.CITIZEN, internal=False)

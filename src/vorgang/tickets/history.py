@@ -20,25 +20,77 @@ def record(
     field: str = "",
     old: Any = "",
     new: Any = "",
+    *,
+    save_head: bool = True,
 ) -> History:
-    """Append one entry. The caller holds the ticket's row lock, which orders the chain."""
-    last = History.objects.filter(ticket=ticket).order_by("-seq").values("seq", "hash").first()
+    """Append one entry. The caller holds the ticket's row lock, which orders the chain.
+
+    ``save_head=False``: the caller saves ``ticket.history_head`` itself, in the update
+    of the case it makes anyway (one statement less per article).
+    """
     entry = History(
         ticket=ticket,
-        seq=(last["seq"] + 1) if last else 1,
         actor_id=actor_id,
         created_at=clock.now(),
         action=action,
         field=field,
         old_value=_text(old),
         new_value=_text(new),
-        prev_hash=last["hash"] if last else GENESIS,
     )
-    entry.hash = entry.compute_hash()
-    entry.save()
-    Ticket.objects.filter(pk=ticket.pk).update(history_head=entry.hash)
-    ticket.history_head = entry.hash
+    append(ticket, [entry])
+    if save_head:
+        Ticket.objects.filter(pk=ticket.pk).update(history_head=entry.hash)
     return entry
+
+
+def start_chain(ticket: Ticket) -> None:
+    """Tell ``append`` that this case was created in the running transaction: its chain
+    is empty, so the first entry needs no look at the table."""
+    ticket.__dict__[_TAIL] = (0, GENESIS)
+
+
+def end_chain(ticket: Ticket) -> None:
+    """Forget what ``start_chain`` and ``append`` remembered (the instance may outlive the
+    transaction and its row lock; then only the table knows the chain's end)."""
+    ticket.__dict__.pop(_TAIL, None)
+
+
+_TAIL = "_vorgang_history_tail"
+
+
+def append(ticket: Ticket, entries: list[History]) -> None:
+    """Chain ``entries`` (unsaved, in order) onto the case's history and insert them at once.
+
+    Sets seq, prev_hash and hash of each, and ``ticket.history_head`` (not saved). The
+    chain's end is read from the table unless ``start_chain`` or an earlier ``append``
+    on this instance, within the same locked transaction, already knows it.
+    """
+    if not entries:
+        return
+    tail: tuple[int, str] | None = ticket.__dict__.get(_TAIL)
+    if tail is None:
+        last = (
+            History.objects.filter(ticket=ticket)
+            .order_by("-seq")
+            .values_list("seq", "hash")
+            .first()
+        )
+        tail = (last[0], last[1]) if last else (0, GENESIS)
+    seq, prev = tail
+    for entry in entries:
+        seq += 1
+        entry.ticket = ticket
+        entry.seq = seq
+        entry.prev_hash = prev
+        entry.hash = entry.compute_hash()
+        prev = entry.hash
+    if len(entries) == 1:
+        entries[0].save()
+    else:
+        History.objects.bulk_create(entries)
+    if _TAIL in ticket.__dict__:
+        ticket.__dict__[_TAIL] = (seq, prev)
+    ticket.history_head = prev
 
 
 def _text(value: Any) -> str:

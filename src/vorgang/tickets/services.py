@@ -75,6 +75,7 @@ class ArticleInput:
     notice: str = ""  # shown to agents beside the article
     attachments: Sequence[AttachmentInput] = field(default_factory=tuple)
     raw: bytes | None = None
+    raw_blob: Blob | None = None  # ``raw`` already stored (mail intake's journal copy)
     # Queue this e-mail for sending although no agent wrote it (automatic confirmations).
     send: bool = False
 
@@ -273,15 +274,28 @@ def create_ticket(
             _check_owner(owner, ticket)
             ticket.owner = owner
         _save_with_number(ticket)
-        history.record(ticket, _actor_id(actor), "created", new=ticket.number)
-        for name, value in ticket.attributes.items():
-            history.record(
-                ticket, _actor_id(actor), "updated", name, "", attribute_values.as_text(value)
-            )
-        for name in tags:
-            _add_tag(ticket, actor, name)
-        if article is not None:
-            _create_article(ticket, actor, article)
+        # The chain of a case made just now is empty: no need to read its end.
+        history.start_chain(ticket)
+        try:
+            history.record(ticket, _actor_id(actor), "created", new=ticket.number, save_head=False)
+            for name, value in ticket.attributes.items():
+                history.record(
+                    ticket,
+                    _actor_id(actor),
+                    "updated",
+                    name,
+                    "",
+                    attribute_values.as_text(value),
+                    save_head=False,
+                )
+            for name in tags:
+                _add_tag(ticket, actor, name)
+            if article is not None:
+                _create_article(ticket, actor, article)  # saves the history head with the case
+            else:
+                Ticket.objects.filter(pk=ticket.pk).update(history_head=ticket.history_head)
+        finally:
+            history.end_chain(ticket)
         events.emit(events.Event(events.TICKET_CREATED, ticket.pk, _actor_id(actor)))
     return ticket
 
@@ -347,7 +361,7 @@ def _create_article(ticket: Ticket, actor: Actor, data: ArticleInput) -> Article
         message_id=data.message_id[:500],
         in_reply_to=data.in_reply_to[:500],
         references=data.references,
-        raw=Blob.store(data.raw) if data.raw is not None else None,
+        raw=_raw_blob(data),
         delivery_status=_initial_delivery(data.kind, sender, internal, data.send),
         notice=data.notice,
         created_by=actor,
@@ -361,12 +375,18 @@ def _create_article(ticket: Ticket, actor: Actor, data: ArticleInput) -> Article
             content_type=(item.content_type or "application/octet-stream")[:200],
             content_id=item.content_id[:255],
         )
-    changed = ["updated_at"]
+    changed = ["updated_at", "history_head"]
     if sender == SenderKind.AGENT and not internal and ticket.first_response_at is None:
         ticket.first_response_at = article.created_at
         changed.append("first_response_at")
-    ticket.save(update_fields=changed)
-    history.record(ticket, _actor_id(actor), "article_added", new=f"{article.kind}:{article.pk}")
+    history.record(
+        ticket,
+        _actor_id(actor),
+        "article_added",
+        new=f"{article.kind}:{article.pk}",
+        save_head=False,
+    )
+    ticket.save(update_fields=changed)  # with the new history head: one update of the case
     # What subscribers most often ask about the article travels with the event, so that
     # most of them can decide without a query.
     about = {"kind": article.kind, "sender": sender, "internal": internal}
@@ -374,6 +394,12 @@ def _create_article(ticket: Ticket, actor: Actor, data: ArticleInput) -> Article
         events.Event(events.ARTICLE_CREATED, ticket.pk, _actor_id(actor), article.pk, about)
     )
     return article
+
+
+def _raw_blob(data: ArticleInput) -> Blob | None:
+    if data.raw_blob is not None:
+        return data.raw_blob
+    return Blob.store(data.raw) if data.raw is not None else None
 
 
 def _initial_delivery(kind: str, sender: str, internal: bool, send: bool) -> str:

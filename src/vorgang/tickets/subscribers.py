@@ -17,6 +17,8 @@ def queue_outbound_mail(event: events.Event) -> None:
     if (
         event.article_id is None
         or event.changes.get("kind", ArticleKind.EMAIL) != ArticleKind.EMAIL
+        # The event says who wrote it: citizens' and system mail is never sent from here.
+        or event.changes.get("sender", SenderKind.AGENT) != SenderKind.AGENT
     ):
         return
     queued = Article.objects.filter(

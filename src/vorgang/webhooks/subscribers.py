@@ -6,6 +6,7 @@ queries and inserts, so a receiver that hangs or is down never slows that reques
 
 from __future__ import annotations
 
+from vorgang.core import batchcache
 from vorgang.tickets import events
 
 from .dispatch import DOMAIN_EVENTS
@@ -15,4 +16,12 @@ from .dispatch import DOMAIN_EVENTS
 def queue_webhook_deliveries(event: events.Event) -> None:
     from .dispatch import on_event
 
+    if batchcache.active() and not batchcache.memo(("webhooks.any_active",), _any_active):
+        return  # a batch of mail intake, and no webhook anywhere: nothing to queue
     on_event(event)
+
+
+def _any_active() -> bool:
+    from .models import Webhook
+
+    return Webhook.objects.filter(active=True).exists()

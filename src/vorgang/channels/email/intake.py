@@ -19,6 +19,7 @@ from vorgang.accounts.models import FollowUpPolicy
 from vorgang.channels import addressing
 from vorgang.channels.models import InboundMessage, InboundStatus
 from vorgang.core import batchcache, clock
+from vorgang.search import deferral
 from vorgang.tickets import services
 from vorgang.tickets.models import Article, ArticleKind, SenderKind, StateKind, Ticket
 
@@ -52,9 +53,13 @@ def drain(batch_size: int = BATCH_SIZE, limit: int = DRAIN_LIMIT) -> tuple[int, 
         ids = claim(min(batch_size, limit - done))
         if not ids:
             return done, False
-        with batchcache.batch():
+        # Events run after each message's commit; the search index is written once per
+        # touched case at the end of the batch (search.deferral).
+        with batchcache.batch(), deferral.deferred():
+            # The rows as claimed, in one query; each is read again under its lock.
+            claimed = InboundMessage.objects.select_related("raw").in_bulk(ids)
             for pk in ids:
-                process(pk, claimed=True)
+                process(pk, claimed=True, entry=claimed.get(pk))
         done += len(ids)
     return done, InboundMessage.objects.filter(status=InboundStatus.RECEIVED).exists()
 
@@ -79,10 +84,12 @@ def claim(limit: int) -> list[int]:
     return ids
 
 
-def process(inbound_id: int, *, claimed: bool = False) -> str:
-    """Process one entry; returns its final status. ``claimed``: ``claim`` marked it."""
+def process(inbound_id: int, *, claimed: bool = False, entry: InboundMessage | None = None) -> str:
+    """Process one entry; returns its final status. ``claimed``: ``claim`` marked it
+    (``entry``: its row as read right after, with ``raw``; a batch reads them at once)."""
     if claimed:
-        entry = InboundMessage.objects.select_related("raw").filter(pk=inbound_id).first()
+        if entry is None:
+            entry = InboundMessage.objects.select_related("raw").filter(pk=inbound_id).first()
     else:
         entry = _claim_one(inbound_id)
     if entry is None:
@@ -144,7 +151,7 @@ def _claim_one(inbound_id: int) -> InboundMessage | None:
 
 def _earlier_copy(entry: InboundMessage) -> InboundMessage | None:
     """The same bytes to the same recipient, already processed (an MTA's second delivery)."""
-    return (
+    found = (
         InboundMessage.objects.filter(
             raw_id=entry.raw_id,
             message_id=entry.message_id,
@@ -152,9 +159,16 @@ def _earlier_copy(entry: InboundMessage) -> InboundMessage | None:
             status=InboundStatus.PROCESSED,
         )
         .exclude(pk=entry.pk)
-        .select_related("ticket", "article")
-        .first()
+        # No ordering: sorted by date the planner walks every processed entry (status
+        # index) instead of the few with these bytes (raw index). There is at most one.
+        .order_by()
+        .values_list("pk", flat=True)[:1]
     )
+    earlier = next(iter(found), None)
+    # Nearly always there is none; the full row (with its case) only when there is one.
+    if earlier is None:
+        return None
+    return InboundMessage.objects.select_related("ticket", "article").get(pk=earlier)
 
 
 def _finish(
@@ -220,6 +234,7 @@ def article_input(parsed: ParsedMessage, raw: bytes, ctx: IntakeContext) -> serv
             for a in parsed.attachments
         ],
         raw=raw,
+        raw_blob=ctx.inbound.raw,  # stored by the listener already: no second hash and lookup
         notice="\n".join(ctx.notes),
     )
 

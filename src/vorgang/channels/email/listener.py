@@ -43,6 +43,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 MAX_RECIPIENTS = 100
+# Threads that write and fsync message files for parallel sessions (no database).
+FILE_THREADS = 4
 
 REPLY_RCPT_OK = "250 2.1.5 Recipient OK"
 REPLY_NO_SUCH_USER = "550 5.1.1 No such recipient here"
@@ -92,9 +94,27 @@ def _accept(raw: bytes, channel: str, recipient: Resolved, envelope_from: str) -
     return entry.pk
 
 
-def _store(raw: bytes, channel: str, recipient: Resolved, envelope_from: str) -> int:
+# One message for one recipient: raw bytes, channel, recipient, envelope sender.
+Item = tuple[bytes, str, Resolved, str]
+
+
+def _store_group(items: list[Item]) -> list[int | Exception]:
+    """Journal rows of several sessions' messages in one transaction (group commit).
+
+    Each row in a savepoint of its own: one that fails is rolled back and reported
+    alone, the others commit. One turn of the database's write lock for the group
+    instead of one per message, which matters on SQLite, where the worker holds that
+    lock most of the time under a flood of mail. A failing commit fails them all.
+    """
     _check_connections()
-    return _accept(raw, channel, recipient, envelope_from)
+    results: list[int | Exception] = []
+    with transaction.atomic():
+        for raw, channel, recipient, envelope_from in items:
+            try:
+                results.append(_accept(raw, channel, recipient, envelope_from))
+            except Exception as exc:
+                results.append(exc)
+    return results
 
 
 def _store_all(
@@ -139,10 +159,16 @@ def _resolved(envelope: Envelope) -> list[Resolved]:
 class IntakeHandler:
     """aiosmtpd handler hooks; database work goes to ``executor`` (one thread)."""
 
-    def __init__(self, lmtp: bool, executor: ThreadPoolExecutor) -> None:
+    def __init__(
+        self, lmtp: bool, executor: ThreadPoolExecutor, file_executor: ThreadPoolExecutor
+    ) -> None:
         self.lmtp = lmtp
         self.channel = InboundChannel.LMTP if lmtp else InboundChannel.SMTP
         self.executor = executor
+        self.file_executor = file_executor
+        # Messages waiting for the database thread, and the coroutine that hands them over.
+        self.waiting: list[tuple[Item, asyncio.Future[int]]] = []
+        self.flushing: asyncio.Future[None] | None = None
 
     async def _in_db_thread(self, fn: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
@@ -174,6 +200,15 @@ class IntakeHandler:
         if mail_from == "<>":
             mail_from = ""
         recipients = _resolved(envelope)
+        if recipients:
+            try:
+                # The disk flush in a thread of its own: parallel sessions flush together,
+                # and the database thread only writes rows (see journal.write_raw).
+                loop = asyncio.get_running_loop()
+                await loop.run_in_executor(self.file_executor, journal.write_raw, raw)
+            except Exception as exc:
+                log.warning("storing a message failed: %s", _describe(exc))
+                return "\r\n".join([temporary_reply(exc)] * (len(recipients) if self.lmtp else 1))
         if self.lmtp:
             # One reply per recipient, in RCPT order (RFC 2033 section 4.2).
             replies = []
@@ -188,12 +223,38 @@ class IntakeHandler:
         return f"250 2.0.0 Stored as {', '.join(str(pk) for pk in ids)}"
 
     async def _store_one(self, raw: bytes, recipient: Resolved, mail_from: str) -> str:
+        """Store one recipient's copy; answered once its group has committed."""
+        stored: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self.waiting.append(((raw, self.channel, recipient, mail_from), stored))
+        if self.flushing is None or self.flushing.done():
+            self.flushing = asyncio.ensure_future(self._flush())
         try:
-            pk = await self._in_db_thread(_store, raw, self.channel, recipient, mail_from)
+            pk = await stored
         except Exception as exc:
             log.warning("storing a message failed: %s", _describe(exc))
             return temporary_reply(exc)
         return f"250 2.0.0 Stored as {pk}"
+
+    async def _flush(self) -> None:
+        """Hand what the sessions left to the database thread, as groups, until none wait.
+
+        While one group is being written, the next sessions' messages gather: under
+        load each turn of the database stores several messages, when quiet just one.
+        """
+        while self.waiting:
+            group, self.waiting = self.waiting, []
+            results: list[int | Exception]
+            try:
+                results = await self._in_db_thread(_store_group, [item for item, _f in group])
+            except Exception as exc:
+                results = [exc] * len(group)
+            for (_item, stored), result in zip(group, results, strict=True):
+                if stored.done():
+                    continue  # the session went away
+                if isinstance(result, Exception):
+                    stored.set_exception(result)
+                else:
+                    stored.set_result(result)
 
     async def handle_exception(self, error: Exception) -> str:
         # Anything unforeseen is temporary: the MTA keeps the message and tries again,
@@ -255,7 +316,16 @@ class IntakeController(Controller):
         # aiosmtpd logs envelope addresses at INFO and message lines at DEBUG.
         logging.getLogger("mail.log").setLevel(logging.WARNING)
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vorgang-intake")
-        super().__init__(IntakeHandler(lmtp, self.executor), hostname=host, port=port, **kwargs)
+        # Writing and fsyncing message files needs no database: several at once.
+        self.file_executor = ThreadPoolExecutor(
+            max_workers=FILE_THREADS, thread_name_prefix="vorgang-intake-file"
+        )
+        super().__init__(
+            IntakeHandler(lmtp, self.executor, self.file_executor),
+            hostname=host,
+            port=port,
+            **kwargs,
+        )
 
     def factory(self) -> SMTP:
         protocol = _LMTPProtocol if self.lmtp else _SMTPProtocol
@@ -282,12 +352,14 @@ class IntakeController(Controller):
         except Exception as exc:
             log.warning("closing the database connection failed: %s", _describe(exc))
         self.executor.shutdown(wait=True)
+        self.file_executor.shutdown(wait=True)
 
 
 def serve_forever(
     host: str, port: int, *, lmtp: bool = True, ready: Callable[[], None] | None = None
 ) -> None:
     """Run the listener until SIGTERM or SIGINT; ``ready`` is called once it listens."""
+    journal.make_commits_durable()  # a 250 promises the message survives a power loss
     controller = IntakeController(host, port, lmtp=lmtp)
     controller.start()
     log.info("%s listener on %s:%s", "LMTP" if lmtp else "SMTP", host, port)

@@ -30,6 +30,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from vorgang.channels.models import MatchType, PostmasterRule, RuleAction
+from vorgang.core import batchcache
 
 from .base import IntakeContext
 
@@ -111,12 +112,7 @@ def apply(ctx: IntakeContext) -> None:
     tenant = ctx.tenant
     if tenant is None or ctx.ignore_reason:
         return
-    rules = (
-        PostmasterRule.objects.filter(tenant=tenant, active=True)
-        .select_related("department", "priority")
-        .order_by("position", "pk")
-    )
-    for rule in rules:
+    for rule in _rules(tenant.pk):
         if not matches(rule, ctx.headers(rule.header)):
             continue
         ctx.rules.append(rule.name)
@@ -128,6 +124,19 @@ def apply(ctx: IntakeContext) -> None:
         _act(ctx, rule)
         if rule.stop:
             return
+
+
+def _rules(tenant_id: int) -> list[PostmasterRule]:
+    """The tenant's active rules in order; read once per batch of the mail worker."""
+
+    def load() -> list[PostmasterRule]:
+        return list(
+            PostmasterRule.objects.filter(tenant_id=tenant_id, active=True)
+            .select_related("department", "priority")
+            .order_by("position", "pk")
+        )
+
+    return batchcache.memo(("postmaster-rules", tenant_id), load)
 
 
 def _act(ctx: IntakeContext, rule: PostmasterRule) -> None:

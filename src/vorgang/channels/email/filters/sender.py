@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from vorgang.accounts.models import Role, User
 from vorgang.accounts.services import find_or_create_citizen
 from vorgang.channels import addressing
+from vorgang.core import batchcache
 from vorgang.core.errors import InvalidInput
 
 from .base import IntakeContext
@@ -35,12 +36,7 @@ def apply(ctx: IntakeContext) -> None:
         ctx.notes.append(_("This message was sent from one of our own addresses."))
         return
     tenant = ctx.department.tenant
-    staff = (
-        User.objects.filter(tenant=tenant, email__iexact=address, is_active=True)
-        .exclude(role=Role.CITIZEN)
-        .order_by("pk")
-        .first()
-    )
+    staff = _staff_member(tenant.pk, address)
     if staff is not None:
         ctx.staff_sender = staff
         ctx.notes.append(
@@ -59,3 +55,20 @@ def apply(ctx: IntakeContext) -> None:
         )
     except InvalidInput:
         ctx.notes.append(_("The sender address is not a valid e-mail address."))
+
+
+def _staff_member(tenant_id: int, address: str) -> User | None:
+    """The active agent or admin of the tenant with this address, if any.
+
+    In a batch of the mail worker, the tenant's staff addresses are read once, so
+    the usual answer (a citizen wrote, not staff) costs no query per message.
+    """
+    staff = User.objects.filter(tenant_id=tenant_id, is_active=True).exclude(role=Role.CITIZEN)
+    if batchcache.active():
+        addresses = batchcache.memo(
+            ("staff-addresses", tenant_id),
+            lambda: {email.lower() for email in staff.values_list("email", flat=True) if email},
+        )
+        if address.lower() not in addresses:
+            return None
+    return staff.filter(email__iexact=address).order_by("pk").first()

@@ -162,6 +162,7 @@ class Command(BaseCommand):
                     self.stderr.write("5.1.1 no such recipient here")
                     return EX_NOUSER
                 department = found.department
+            journal.make_commits_durable()  # exit 0 tells the MTA it may drop its copy
             entry = journal.accept(
                 raw,
                 channel=InboundChannel.PIPE,
