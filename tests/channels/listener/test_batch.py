@@ -163,6 +163,27 @@ def test_with_a_search_worker_a_batch_queues_one_indexing_task(
     assert sorted(args_kwargs["args"][0]) == sorted(Ticket.objects.values_list("pk", flat=True))
 
 
+@pytest.mark.django_db(transaction=True)
+def test_cases_a_killed_batch_left_unindexed_are_indexed_by_the_catch_up(
+    department: Department, settings
+) -> None:
+    settings.VORGANG_SEARCH_SYNC = True
+    entries = [
+        accept(message(subject=f"Anfrage {i}", message_id=f"<miss{i}@example.org>"))
+        for i in range(3)
+    ]
+    intake.drain()
+    assert intake.index_missed() == 0  # the batch indexed its cases
+    # As if the worker died after the messages' commits, before the batch's end.
+    SearchDocument.objects.all().delete()
+    missed = InboundMessage.objects.get(pk=entries[1].pk).ticket_id
+
+    assert intake.index_missed() == 3
+    assert SearchDocument.objects.filter(ticket_id=missed).exists()
+    assert SearchDocument.objects.count() == 3
+    assert intake.index_missed() == 0  # nothing left: the next run does no work
+
+
 def test_outside_a_batch_the_index_is_written_at_once(department: Department) -> None:
     with deferral.deferred():
         assert deferral.defer(1)

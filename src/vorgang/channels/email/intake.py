@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 from django.utils.translation import gettext as _
 
 from vorgang.accounts.models import FollowUpPolicy
 from vorgang.channels import addressing
 from vorgang.channels.models import InboundMessage, InboundStatus
 from vorgang.core import batchcache, clock
-from vorgang.search import deferral
+from vorgang.search import deferral, indexing
+from vorgang.search.models import SearchDocument
 from vorgang.tickets import services
 from vorgang.tickets.models import Article, ArticleKind, SenderKind, StateKind, Ticket
 
@@ -325,3 +327,34 @@ def _apply_follow_up_policy(ctx: IntakeContext, ticket: Ticket) -> Ticket | None
     ctx.new_case_linked_to = ticket
     ctx.department = department
     return None
+
+
+# How far back ``index_missed`` looks: well beyond a worker's restart.
+MISSED_INDEX_WINDOW = timedelta(minutes=15)
+
+
+def index_missed() -> int:
+    """Index the cases of recently processed mail that the search index missed.
+
+    A batch indexes its cases when it ends (``search.deferral``); a worker killed
+    before that leaves them stored but not findable. The scheduler runs this every
+    minute, so they are findable again within a minute of the restart. It looks only
+    at the journal's last minutes (an index on status and time), never at all cases.
+    """
+    fresh = SearchDocument.objects.filter(
+        ticket_id=OuterRef("ticket_id"), indexed_at__gte=OuterRef("processed_at")
+    )
+    missed = list(
+        InboundMessage.objects.filter(
+            status=InboundStatus.PROCESSED,
+            received_at__gte=clock.now() - MISSED_INDEX_WINDOW,
+            ticket__isnull=False,
+        )
+        .exclude(Exists(fresh))
+        .values_list("ticket_id", flat=True)
+        .distinct()
+    )
+    if missed:
+        log.info("indexing %d cases of processed mail the search index missed", len(missed))
+        indexing.refresh_many(sorted(missed))
+    return len(missed)
