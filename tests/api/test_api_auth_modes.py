@@ -69,6 +69,18 @@ def test_basic_failures_are_401(client: Client, agent, header, needle) -> None:
     assert response["WWW-Authenticate"].startswith("Basic")
 
 
+def test_basic_password_guessing_is_stopped(client: Client, agent, settings) -> None:
+    settings.VORGANG_LOGIN_FAILURES = 3
+    for _ in range(3):
+        assert "Wrong login" in me(client, basic("clara", "wrong")).json()["error_human"]
+    locked = me(client, basic("clara", PASSWORD))  # right password, but locked from here
+    assert locked.status_code == 401
+    assert "Too many failed sign-ins" in locked.json()["error_human"]
+    # From another address the agent still gets in, and tokens are not affected.
+    assert me(client, basic("clara", PASSWORD), REMOTE_ADDR="10.0.0.8").status_code == 200
+    assert me(client, auth(agent)).status_code == 200
+
+
 def test_basic_for_inactive_users_fails(client: Client, agent) -> None:
     agent.is_active = False
     agent.save()

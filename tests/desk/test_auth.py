@@ -73,6 +73,37 @@ def test_wrong_password_shows_an_alert(client: Client, world: World) -> None:
     assert "_auth_user_id" not in client.session
 
 
+def test_password_guessing_is_stopped_per_login_and_address(
+    client: Client, world: World, settings
+) -> None:
+    settings.VORGANG_LOGIN_FAILURES = 3
+    url = reverse("desk:login")
+    for _ in range(3):
+        response = client.post(url, {"username": "anna", "password": "falsch"})
+        assert "Die Anmeldung hat nicht geklappt." in response.content.decode()
+    # Locked: even the right password is refused from this address, with a clear message.
+    response = client.post(
+        url, {"username": "anna", "password": PASSWORD}, HTTP_ACCEPT_LANGUAGE="en"
+    )
+    assert "Too many failed sign-ins. Please wait 15 minutes" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+    # The agent can still sign in from another address: a guesser cannot lock them out.
+    other = Client(REMOTE_ADDR="10.0.0.8")
+    response = other.post(url, {"username": "anna", "password": PASSWORD})
+    assert response.status_code == 302
+    assert "_auth_user_id" in other.session
+
+
+def test_one_address_cannot_try_many_logins(client: Client, world: World, settings) -> None:
+    settings.VORGANG_LOGIN_FAILURES_PER_CLIENT = 4
+    url = reverse("desk:login")
+    for name in ("a1", "a2", "a3", "a4"):
+        client.post(url, {"username": name, "password": "falsch"})
+    response = client.post(url, {"username": "anna", "password": PASSWORD})
+    assert "_auth_user_id" not in client.session
+    assert "Anmeldungen" in response.content.decode()  # the German "too many" message
+
+
 def test_inactive_user_cannot_log_in(client: Client, world: World) -> None:
     User.objects.filter(pk=world.agent.pk).update(is_active=False)
     response = client.post(reverse("desk:login"), {"username": "anna", "password": PASSWORD})

@@ -38,6 +38,7 @@ from django.utils.translation import gettext as _
 from ninja.errors import AuthenticationError, HttpError
 from ninja.security import APIKeyHeader, HttpBasicAuth, HttpBearer
 
+from vorgang.accounts import login_guard
 from vorgang.accounts.models import ApiToken, Role, User
 from vorgang.core.errors import InvalidInput, PermissionDenied
 
@@ -162,8 +163,13 @@ class BasicAuth(HttpBasicAuth):
         return self.authenticate(request, login, password)
 
     def authenticate(self, request: HttpRequest, username: str, password: str) -> Any:
+        if login_guard.locked(username, request):
+            raise AuthenticationError(
+                message=_("Too many failed sign-ins from here; try again later.")
+            )
         user = check_password(username, password)
         if user is None:
+            login_guard.failed(username, request)
             raise AuthenticationError(message=_("Wrong login, e-mail address or password."))
         return _signed_in(request, user)
 

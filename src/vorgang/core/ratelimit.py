@@ -27,10 +27,18 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.http import HttpRequest
 
 from vorgang.core import clock
 
 from .models import RateLimitHit
+
+
+def client_address(request: HttpRequest) -> str:
+    """The peer address, the key of per-client limits. Behind a reverse proxy, let the
+    proxy set REMOTE_ADDR (e.g. gunicorn's ``--forwarded-allow-ips``); X-Forwarded-For
+    is not trusted here."""
+    return str(request.META.get("REMOTE_ADDR") or "unknown")
 
 
 def keyed_hash(kind: str, value: str) -> str:

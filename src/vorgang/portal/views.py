@@ -41,6 +41,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from vorgang.accounts.models import Tenant
 from vorgang.channels.forms.tenants import explicit_tenant
 from vorgang.core.errors import ServiceError
+from vorgang.core.ratelimit import client_address
 from vorgang.tickets.models import Attachment, StateKind, Ticket
 
 from . import documents as docs
@@ -305,10 +306,6 @@ def attachment(request: HttpRequest, token: str, pk: int) -> HttpResponseBase:
 # --- a new link --------------------------------------------------------------------------------
 
 
-def client_ip(request: HttpRequest) -> str:
-    return str(request.META.get("REMOTE_ADDR") or "")
-
-
 @portal_page
 @require_http_methods(["GET", "POST"])
 def new_link(request: HttpRequest) -> HttpResponseBase:
@@ -338,7 +335,7 @@ def new_link(request: HttpRequest) -> HttpResponseBase:
             context | {"form": form, "errors": errors},
             status=422,
         )
-    if not ratelimit.allow(client_ip(request), number):
+    if not ratelimit.allow(client_address(request), number):
         return TemplateResponse(
             request,
             "portal/new_link.html",

@@ -119,19 +119,13 @@ def honeypot_filled(request: HttpRequest) -> bool:
 # --- rate limit ----------------------------------------------------------------------------
 
 
-def client_address(request: HttpRequest) -> str:
-    """The peer address. Behind a reverse proxy, let the proxy set REMOTE_ADDR
-    (e.g. gunicorn's ``--forwarded-allow-ips``); X-Forwarded-For is not trusted here."""
-    return str(request.META.get("REMOTE_ADDR") or "unknown")
-
-
 RATE_SCOPE = "forms.submission"
 
 
 def _rate_limit(request: HttpRequest, service_id: int) -> ratelimit.Limit:
     return ratelimit.Limit(
         scope=RATE_SCOPE,
-        key=f"{service_id}:{client_address(request)}",
+        key=f"{service_id}:{ratelimit.client_address(request)}",
         limit=_setting("VORGANG_FORM_RATE_LIMIT", DEFAULT_RATE_LIMIT),
         window=timedelta(seconds=_setting("VORGANG_FORM_RATE_WINDOW", DEFAULT_RATE_WINDOW)),
     )

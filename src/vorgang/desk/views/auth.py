@@ -5,18 +5,46 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
+from vorgang.accounts import login_guard
 from vorgang.accounts.models import User
 
 SESSION_LANGUAGE = "language"  # read by vorgang.core.middleware.UserLanguageMiddleware
 
 
+class GuardedAuthenticationForm(AuthenticationForm):
+    """Django's sign-in form, with the brake on password guessing (``login_guard``)."""
+
+    def clean(self) -> dict[str, object]:
+        login = str(self.cleaned_data.get("username") or "")
+        if self.request is not None and login_guard.locked(login, self.request):
+            minutes = login_guard.minutes()
+            raise ValidationError(
+                ngettext(
+                    "Too many failed sign-ins. Please wait %(minutes)d minute and try again.",
+                    "Too many failed sign-ins. Please wait %(minutes)d minutes and try again.",
+                    minutes,
+                )
+                % {"minutes": minutes},
+                code="locked",
+            )
+        try:
+            return super().clean()
+        except ValidationError:
+            if self.request is not None and login:
+                login_guard.failed(login, self.request)
+            raise
+
+
 class LoginView(auth_views.LoginView):
     template_name = "desk/login.html"
+    authentication_form = GuardedAuthenticationForm
 
     def form_valid(self, form: AuthenticationForm) -> HttpResponse:
         response = super().form_valid(form)
