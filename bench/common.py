@@ -32,6 +32,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 # --- processes ---------------------------------------------------------------------------------
@@ -196,6 +197,28 @@ def setup_django(env: Mapping[str, str] | None = None) -> None:
     import django
 
     django.setup()
+
+
+def departments_and_two_agents(count: int) -> tuple[Any, list[Any], Any, Any]:
+    """The default tenant, ``count`` departments "Amt 00", "Amt 01", ..., and the two
+    agents the city-scale benchmarks search and page as: ``bench-one`` (the first
+    department) and ``bench-all`` (every department), both with full access."""
+    from vorgang.accounts import access
+    from vorgang.accounts.models import Department, Role, Tenant, User
+
+    tenant = Tenant.default()
+    departments = [
+        Department.objects.create(
+            tenant=tenant, name=f"Amt {i:02d}", email_address=f"amt{i}@bench.example"
+        )
+        for i in range(count)
+    ]
+    one = User.objects.create(username="bench-one", tenant=tenant, role=Role.AGENT)
+    everyone = User.objects.create(username="bench-all", tenant=tenant, role=Role.AGENT)
+    access.grant(one, departments[0].pk, ["full"])
+    for dep in departments:
+        access.grant(everyone, dep.pk, ["full"])
+    return tenant, departments, one, everyone
 
 
 # --- memory (Linux /proc) ----------------------------------------------------------------------

@@ -48,6 +48,7 @@ from common import (
     NOUNS,
     SERVICES,
     SentencePool,
+    departments_and_two_agents,
     german_date,
     percentile,
     scratch_database,
@@ -178,23 +179,12 @@ def fill(args: argparse.Namespace) -> dict[str, Any]:
     from django.db import connection, transaction
 
     from vorgang.accounts import access
-    from vorgang.accounts.models import Department, Role, Tenant, User
+    from vorgang.accounts.models import Role, User
     from vorgang.catalogue.models import OnlineService, ProcessingTime
     from vorgang.tickets.models import Priority, State, Tag, Ticket
 
     rng = random.Random(args.seed)  # noqa: S311 - test data
-    tenant = Tenant.default()
-    departments = [
-        Department.objects.create(
-            tenant=tenant, name=f"Amt {i:02d}", email_address=f"amt{i}@bench.example"
-        )
-        for i in range(args.departments)
-    ]
-    one = User.objects.create(username="bench-one", tenant=tenant, role=Role.AGENT)
-    everyone = User.objects.create(username="bench-all", tenant=tenant, role=Role.AGENT)
-    access.grant(one, departments[0].pk, ["full"])
-    for dep in departments:
-        access.grant(everyone, dep.pk, ["full"])
+    tenant, departments, one, everyone = departments_and_two_agents(args.departments)
     # Each department has a few agents who own its cases; bench-one and bench-all own some.
     owners: dict[int, list[int]] = {}
     for dep in departments:

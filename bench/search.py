@@ -38,6 +38,7 @@ from common import (
     SERVICES,
     MemorySampler,
     SentencePool,
+    departments_and_two_agents,
     german_date,
     percentile,
     scratch_database,
@@ -374,23 +375,11 @@ def copy_rows(model: Any, columns: list[str], rows: Iterable[tuple[Any, ...]]) -
 def fill(args: argparse.Namespace) -> dict[str, Any]:
     from django.db import connection, transaction
 
-    from vorgang.accounts import access
-    from vorgang.accounts.models import Department, Role, Tenant, User
+    from vorgang.accounts.models import Role, User
     from vorgang.tickets.models import Article, Priority, State, Ticket
 
     rng = random.Random(args.seed)  # noqa: S311 - test data
-    tenant = Tenant.default()
-    departments = [
-        Department.objects.create(
-            tenant=tenant, name=f"Amt {i:02d}", email_address=f"amt{i}@bench.example"
-        )
-        for i in range(args.departments)
-    ]
-    one = User.objects.create(username="bench-one", tenant=tenant, role=Role.AGENT)
-    everyone = User.objects.create(username="bench-all", tenant=tenant, role=Role.AGENT)
-    access.grant(one, departments[0].pk, ["full"])
-    for dep in departments:
-        access.grant(everyone, dep.pk, ["full"])
+    tenant, departments, one, everyone = departments_and_two_agents(args.departments)
     states = {s.kind: s.pk for s in State.objects.all()}
     state_choices = [states["new"], states["open"], states["open"], states["closed"]]
     state_choices += [states["closed"], states["closed"], states.get("pending_reminder", 0)]
