@@ -48,6 +48,7 @@ from common import (
     NOUNS,
     SERVICES,
     SentencePool,
+    copy_rows,
     departments_and_two_agents,
     german_date,
     percentile,
@@ -127,37 +128,6 @@ class Text(SentencePool):
 
     def note(self) -> str:
         return self.rng.choice(self.notes)
-
-
-def copy_rows(model: Any, columns: list[str], rows: Iterable[tuple[Any, ...]]) -> int:
-    """COPY rows into ``model``'s table; columns not given get the field's default."""
-    from django.db import connection
-    from psycopg.types.json import Jsonb
-
-    extra_cols, extra = [], []
-    for f in model._meta.concrete_fields:
-        if f.column in columns or f.column == "id":
-            continue
-        value = f.get_default() if f.has_default() else (None if f.null else "")
-        extra_cols.append(f.column)
-        extra.append(Jsonb(value) if isinstance(value, dict | list) else value)
-    extra_t = tuple(extra)
-    names = ", ".join(f'"{c}"' for c in [*columns, *extra_cols])
-    count = 0
-    with connection.cursor() as cursor:
-        raw = cursor.cursor  # the psycopg cursor under Django's wrapper
-        with raw.copy(f"COPY {model._meta.db_table} ({names}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row((*row, *extra_t))
-                count += 1
-    if "id" in columns:
-        with connection.cursor() as cursor:
-            table = model._meta.db_table
-            cursor.execute(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608
-                f"(SELECT coalesce(max(id), 1) FROM {table}))"  # our own table names
-            )
-    return count
 
 
 def copy_through(table: str, columns: list[str], rows: Iterable[tuple[Any, ...]]) -> int:

@@ -29,7 +29,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -38,6 +38,7 @@ from common import (
     SERVICES,
     MemorySampler,
     SentencePool,
+    copy_rows,
     departments_and_two_agents,
     german_date,
     percentile,
@@ -340,36 +341,6 @@ class Text(SentencePool):
 
 
 # --- bulk fill --------------------------------------------------------------------------
-
-
-def copy_rows(model: Any, columns: list[str], rows: Iterable[tuple[Any, ...]]) -> int:
-    """COPY rows into ``model``'s table; columns not given get the field's default."""
-    from django.db import connection
-    from psycopg.types.json import Jsonb
-
-    fields = [f for f in model._meta.concrete_fields if f.column not in columns]
-    extra_cols = [f.column for f in fields if f.column != "id"]
-    extra = []
-    for f in fields:
-        if f.column == "id":
-            continue
-        value = f.get_default() if f.has_default() else (None if f.null else "")
-        extra.append(Jsonb(value) if isinstance(value, (dict, list)) else value)
-    extra_t = tuple(extra)
-    names = ", ".join(f'"{c}"' for c in [*columns, *extra_cols])
-    count = 0
-    with connection.cursor() as cursor:
-        raw = cursor.cursor  # the psycopg cursor under Django's wrapper
-        with raw.copy(f"COPY {model._meta.db_table} ({names}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row((*row, *extra_t))
-                count += 1
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT setval(pg_get_serial_sequence('{model._meta.db_table}', 'id'), "  # noqa: S608
-            f"(SELECT coalesce(max(id), 1) FROM {model._meta.db_table}))"
-        )
-    return count
 
 
 def fill(args: argparse.Namespace) -> dict[str, Any]:

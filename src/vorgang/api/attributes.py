@@ -33,7 +33,7 @@ from vorgang.attributes.models import CHOICE_TYPES, CaseAttribute, DataType
 from vorgang.core.errors import InvalidInput, NotFound
 
 from .common import json_body, mark_ignored, ts
-from .fields import ERRORS, ZammadOut
+from .fields import ERRORS, ZammadOut, boolean, text
 
 router = Router(tags=["object manager attributes"])
 
@@ -196,21 +196,8 @@ def attribute_out(attribute: CaseAttribute) -> dict[str, Any]:
 
 
 def _text(data: dict[str, Any], key: str) -> str | None:
-    value = data.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise InvalidInput(_("%(field)s must be text.") % {"field": key})
-    return value.strip()
-
-
-def _flag(data: dict[str, Any], key: str) -> bool | None:
-    value = data.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, bool):
-        raise InvalidInput(_("%(field)s must be true or false.") % {"field": key})
-    return value
+    value = text(data, key)
+    return value.strip() if value is not None else None
 
 
 def _whole(data: dict[str, Any], key: str) -> int | None:
@@ -232,7 +219,7 @@ def _data_type(data: dict[str, Any], option: dict[str, Any]) -> str | None:
             _("Unsupported data_type %(type)s; use one of: %(types)s.")
             % {"type": repr(given[:50]), "types": ", ".join(ZAMMAD_TYPE.values())}
         )
-    if kind == DataType.SELECT and _flag(option, "multiple"):
+    if kind == DataType.SELECT and boolean(option, "multiple"):
         kind = DataType.MULTISELECT  # how older Zammad versions define multiple choice
     return kind
 
@@ -265,14 +252,14 @@ def apply(attribute: CaseAttribute, data: dict[str, Any]) -> list[str]:
     label_en = _text(data, "display_en")
     if label_en is not None:
         attribute.label_en = label_en
-    active = _flag(data, "active")
+    active = boolean(data, "active")
     if active is not None:
         attribute.active = active
     position = _whole(data, "position")
     if position is not None:
         attribute.position = position
 
-    nullable = _flag(option, "null")
+    nullable = boolean(option, "null")
     if nullable is not None:
         attribute.required = not nullable
     if "options" in option and attribute.data_type != DataType.BOOLEAN:
