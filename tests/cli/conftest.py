@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from collections.abc import Generator, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -31,10 +32,18 @@ def _scratch_postgres(url: str) -> Generator[str, None, None]:
     try:
         yield parts._replace(path=f"/{name}").geturl()
     finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
+        drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        # FORCE ends our role's sessions, but not an autovacuum worker that happens to be
+        # in the new database (a superuser's process): that one finishes within moments.
+        for attempt in range(20):
+            try:
+                with psycopg.connect(admin, autocommit=True) as conn:
+                    conn.execute(drop)
+                break
+            except (psycopg.errors.InsufficientPrivilege, psycopg.errors.ObjectInUse):
+                if attempt == 19:
+                    raise
+                time.sleep(0.5)
 
 
 @pytest.fixture(autouse=True)
