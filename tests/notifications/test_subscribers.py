@@ -131,3 +131,20 @@ def test_reminder_goes_to_owner_or_everyone_who_may_own(case, owner, boss, dep) 
 def test_unknown_kind_is_a_programming_error(case, owner) -> None:
     with pytest.raises(ValueError, match="unknown notification kind"):
         services.notify(owner, case, "party")
+
+
+def test_what_the_event_says_spares_queries(case, owner, django_assert_num_queries) -> None:
+    """A note, or the message that opened a case, needs no look-up; a citizen's message
+    on a case nobody owns needs one (the owner)."""
+    from vorgang.notifications.subscribers import citizen_replied
+    from vorgang.tickets import events
+
+    def event(**about: Any) -> events.Event:
+        return events.Event(events.ARTICLE_CREATED, case.pk, None, 1, about)
+
+    with django_assert_num_queries(0):
+        citizen_replied(event(kind="note", sender="citizen", internal=True))
+        citizen_replied(event(kind="email", sender="citizen", internal=False, opens_case=True))
+        citizen_replied(event(kind="email", sender="agent", internal=False))
+    with django_assert_num_queries(1):
+        citizen_replied(event(kind="email", sender="citizen", internal=False))

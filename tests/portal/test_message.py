@@ -209,3 +209,24 @@ def test_an_email_answer_also_settles_the_request(
     assert request.answered_at is not None
     assert world.ticket.state.kind == "open"
     assert [m.to for m in mail.outbox] == [["anna@stadt.example"]]
+
+
+def test_a_message_on_a_case_without_requests_costs_one_query(
+    world: World, django_assert_num_queries
+) -> None:
+    """The portal's subscriber asks whether anything is open before it loads anything,
+    and what the event says about the article (a note, a case-page message, the message
+    that opened the case) costs no query at all."""
+    from vorgang.portal.subscribers import settle_on_citizen_reply
+    from vorgang.tickets import events
+
+    def event(**about: object) -> events.Event:
+        return events.Event(events.ARTICLE_CREATED, world.ticket.pk, None, 1, dict(about))
+
+    with django_assert_num_queries(0):
+        settle_on_citizen_reply(event(kind="email", sender="citizen", internal=True))
+        settle_on_citizen_reply(event(kind="portal", sender="citizen", internal=False))
+        settle_on_citizen_reply(event(kind="email", sender="citizen", opens_case=True))
+        settle_on_citizen_reply(event(kind="email", sender="system", internal=False))
+    with django_assert_num_queries(1):
+        settle_on_citizen_reply(event(kind="email", sender="citizen", internal=False))

@@ -50,27 +50,53 @@ def accept(
     envelope_from: str = "",
     department: Department | None = None,
     source_ref: str = "",
+    digest: str = "",
+    drain: bool = True,
 ) -> InboundMessage:
-    """Store ``raw`` durably as a new journal entry and queue its processing."""
-    write_raw(raw)
+    """Store ``raw`` durably as a new journal entry and queue its processing.
+
+    ``digest``: the caller ran ``write_raw`` for these bytes already (its answer); the
+    file is then known to be complete and is not looked at again. ``drain=False``: the
+    caller asks for the drain itself, once for the rows it commits together.
+    """
+    if not digest:
+        digest = write_raw(raw)
     # The bytes are on disk: the rows follow in one short transaction (one turn of the
     # database's write lock, which the disk flush above never holds).
     with transaction.atomic():
-        blob = Blob.store(raw)  # finds the file in place and adds only its row
         entry = InboundMessage.objects.create(
             channel=channel,
             tenant_id=department.tenant_id if department else None,
             department=department,
             recipient=recipient[:500],
             envelope_from=envelope_from[:500],
-            raw=blob,
+            raw_id=_blob_id(digest, len(raw)),
             message_id=header_message_id(raw),
             size=len(raw),
             source_ref=source_ref[:200],
         )
-        transaction.on_commit(request_drain)
+        if drain:
+            transaction.on_commit(request_drain)
     log.info("inbound %s accepted via %s (%d bytes)", entry.pk, channel, len(raw))
     return entry
+
+
+def _blob_id(digest: str, size: int) -> int:
+    """The id of the ``Blob`` row of bytes that ``write_raw`` has put in place.
+
+    One statement, whether the row is new or there already (an MTA's second delivery):
+    an insert that on a conflict of the hash updates the size to the same value and so
+    returns the existing row's id, with no savepoint around it and no race between a
+    look-up and an insert. ``Blob.store`` would look the row up twice, read the file
+    back to check it, and insert in a savepoint: 5 statements and a second hash.
+    """
+    blob = Blob(sha256=digest, size=size, path=blob_path(digest))
+    Blob.objects.bulk_create(
+        [blob], update_conflicts=True, unique_fields=["sha256"], update_fields=["size"]
+    )
+    if blob.pk is None:  # a database that returns no ids from such an insert
+        return Blob.objects.only("pk").get(sha256=digest).pk
+    return blob.pk
 
 
 def make_commits_durable() -> None:
@@ -99,20 +125,35 @@ def _sync_fully(*, connection: BaseDatabaseWrapper, **_: Any) -> None:
             cursor.execute("PRAGMA synchronous=FULL")
 
 
-def write_raw(raw: bytes) -> None:
-    """Put the bytes durably (fsynced) where ``Blob.store`` keeps them, without the database.
+def blob_path(digest: str) -> str:
+    """Where ``tickets.models.Blob.store`` keeps the bytes with this SHA-256 (its layout)."""
+    return f"blobs/{digest[:2]}/{digest[2:4]}/{digest}"
+
+
+def write_raw(raw: bytes) -> str:
+    """Put the bytes durably (fsynced) where ``Blob.store`` keeps them, without the
+    database; returns their SHA-256 (hex), which ``accept`` takes as ``digest``.
 
     Safe in any thread and idempotent. The listener runs it for parallel sessions in a
     pool of threads before it hands the journal row to its one database thread, so
     their disk flushes overlap instead of queueing behind each other. A file that is
-    there already is left alone: ``Blob.store`` checks its size and hash, and rewrites
-    a partial one.
+    there already (the same bytes came before, or a write broke off) is checked, as
+    ``Blob.store`` does, and rewritten if it is partial; a file written here is whole.
     """
     digest = hashlib.sha256(raw).hexdigest()
-    # The layout of ``tickets.models.Blob.store``.
-    path = f"blobs/{digest[:2]}/{digest[2:4]}/{digest}"
+    path = blob_path(digest)
+    if default_storage.exists(path) and not _holds(path, len(raw), digest):
+        default_storage.delete(path)
     if not default_storage.exists(path):
         default_storage.save(path, ContentFile(raw))
+    return digest
+
+
+def _holds(path: str, size: int, digest: str) -> bool:
+    if default_storage.size(path) != size:
+        return False
+    with default_storage.open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest() == digest
 
 
 def request_drain(*, force: bool = False) -> None:

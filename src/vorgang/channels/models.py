@@ -184,3 +184,28 @@ class PostmasterRule(models.Model):
             raise ValidationError({"value": problem})
         if self.department is not None and self.department.tenant_id != self.tenant_id:
             raise ValidationError({"department": _("The department belongs to another tenant.")})
+
+
+class AutomaticMail(models.Model):
+    """One automatic mail (a system e-mail article) sent to one address: what the loop
+    guard's rate limits count (``filters.loop_guard.within_rate_limits``).
+
+    Written with the article (``channels.automatic``), in its transaction, whoever
+    queues it. Counting these rows by address and time is one short index range;
+    counting the articles themselves meant reading every article of the last hour (a
+    case-insensitive substring match on ``to`` has no index). The address is kept only
+    as a hash: the limits need equality, not the address. Rows older than the longest
+    window are dropped now and then (``automatic.record``).
+    """
+
+    address_key = models.CharField(max_length=64)  # sha256 of the normalised address
+    ticket_id = models.BigIntegerField()  # no foreign key: rows outlive an erased case briefly
+    sent_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = _("automatic mail")
+        verbose_name_plural = _("automatic mails")
+        indexes = [models.Index(fields=["address_key", "sent_at"])]
+
+    def __str__(self) -> str:
+        return f"automatic mail {self.pk} ({self.sent_at:%Y-%m-%d %H:%M})"

@@ -48,16 +48,13 @@ def new_owner(event: events.Event) -> None:
 
 @events.subscribe(events.ARTICLE_CREATED)
 def citizen_replied(event: events.Event) -> None:
-    if event.article_id is None or event.changes.get("sender", SenderKind.CITIZEN) != (
-        SenderKind.CITIZEN
-    ):
+    about = event.changes
+    if event.article_id is None or about.get("sender", SenderKind.CITIZEN) != SenderKind.CITIZEN:
         return
-    # Most citizen mail goes to cases nobody owns yet: one cheap query settles that.
-    owner_id = (
-        Article.objects.filter(pk=event.article_id, sender=SenderKind.CITIZEN, internal=False)
-        .values_list("ticket__owner_id", flat=True)
-        .first()
-    )
+    if about.get("internal") or about.get("opens_case"):
+        return  # the event says so (a note, or the message that opened the case): no query
+    # Most citizen mail goes to cases nobody owns yet: one query by primary key settles it.
+    owner_id = Ticket.objects.filter(pk=event.ticket_id).values_list("owner_id", flat=True).first()
     if owner_id is None:
         return
     article = (

@@ -15,9 +15,18 @@ def settle_on_citizen_reply(event: events.Event) -> None:
     from .information import _notify_owner_later, settle_requests
     from .models import InformationRequest
 
-    if event.article_id is None or event.changes.get("sender", SenderKind.CITIZEN) != (
-        SenderKind.CITIZEN
-    ):
+    about = event.changes
+    if event.article_id is None or about.get("sender", SenderKind.CITIZEN) != SenderKind.CITIZEN:
+        return
+    # What the event says about the article settles most cases without a query: only a
+    # public citizen message that did not come from the case page (it settles its own).
+    if about.get("internal") or about.get("kind") == ArticleKind.PORTAL:
+        return
+    if about.get("opens_case"):
+        return  # the first message of a new case: nothing can have been asked yet
+    # Nearly every case has no open request: ask that (one indexed query by case) before
+    # the article and its case are loaded.
+    if not InformationRequest.objects.filter(ticket_id=event.ticket_id).open().exists():
         return
     article = (
         Article.objects.filter(pk=event.article_id, sender=SenderKind.CITIZEN, internal=False)
@@ -25,10 +34,7 @@ def settle_on_citizen_reply(event: events.Event) -> None:
         .select_related("ticket")
         .first()
     )
-    if (
-        article is None
-        or not InformationRequest.objects.filter(ticket=article.ticket).open().exists()
-    ):
+    if article is None:
         return
     with transaction.atomic():
         if settle_requests(article.ticket, clock.now()):

@@ -712,3 +712,47 @@ def test_dates_are_aware():
     raw = b"Date: Mon, 3 Mar 2025 09:15:02 -0000\n\nx"
     assert parse(raw).date == datetime(2025, 3, 3, 9, 15, 2, tzinfo=UTC)
     assert parse(b"Date: gestern\n\nx").date is None
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "anna@example.org",
+        "Anna Schmidt <Anna.Schmidt@Example.org>",
+        '"Müller, Hans" <h@example.de>',  # a comma inside quotes: the stdlib reads it
+        '"Erika  Müller" <e@example.org>, b@example.net,c@example.net',
+        "<a@example.org>",
+        'Name<a@example.org>, "" <b@example.org>',
+        "o'brien+tag@sub-domain.example.org",
+        "J. Smith <j@example.org>",  # an obsolete phrase with a dot
+        "a..b@example.org",
+        "me@example.org (Martin Smith)",
+        "Anna <anna@[192.0.2.1]>",
+        "a@example.org,, b@example.org",
+        'Erika "Müller" <e@example.org>',  # as Python's generator writes a German name
+        '"Dr." Erika  "von Müller" <e@example.org>',
+        '" x " y <a@example.org>',
+        'Erika"Müller" <e@example.org>',  # no space between the words
+        '"Erika" Müller <e@example.org>',  # a word neither ASCII nor quoted
+    ],
+)
+def test_the_quick_address_reading_agrees_with_the_stdlib(header):
+    """Simple address lists skip the stdlib's parser; they must read exactly the same."""
+    from vorgang.channels.email.parsing import headers
+
+    quick = headers._simple_addresses(header)
+    if quick is not None:
+        assert quick == headers._stdlib_addresses(header)
+    assert parse_addresses(header)[0] == (quick or parse_addresses(header)[0])
+
+
+def test_only_simple_address_lists_are_read_quickly():
+    from vorgang.channels.email.parsing import headers
+
+    assert headers._simple_addresses('"Müller, Hans" <h@example.de>, b@example.net') is None
+    assert headers._simple_addresses("me@example.org (Martin Smith)") is None
+    assert headers._simple_addresses("J. Smith <j@example.org>") is None
+    assert headers._simple_addresses("Anna <anna@example.org>, b@example.net") == [
+        headers.Address("Anna", "anna@example.org"),
+        headers.Address("", "b@example.net"),
+    ]

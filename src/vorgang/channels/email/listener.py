@@ -82,7 +82,7 @@ def _resolve(address: str) -> addressing.Recipient | None:
 Resolved = tuple[str, Department | None]
 
 
-def _accept(raw: bytes, channel: str, recipient: Resolved, envelope_from: str) -> int:
+def _accept(raw: bytes, channel: str, recipient: Resolved, envelope_from: str, digest: str) -> int:
     address, department = recipient
     entry = journal.accept(
         raw,
@@ -90,12 +90,15 @@ def _accept(raw: bytes, channel: str, recipient: Resolved, envelope_from: str) -
         recipient=addressing.normalise(address),
         envelope_from=envelope_from,
         department=department,
+        digest=digest,  # journal.write_raw has put the bytes in place
+        drain=False,  # asked for once per commit by the callers below
     )
     return entry.pk
 
 
-# One message for one recipient: raw bytes, channel, recipient, envelope sender.
-Item = tuple[bytes, str, Resolved, str]
+# One message for one recipient: raw bytes, channel, recipient, envelope sender, and the
+# SHA-256 that journal.write_raw returned for the bytes.
+Item = tuple[bytes, str, Resolved, str, str]
 
 
 def _store_group(items: list[Item]) -> list[int | Exception]:
@@ -109,21 +112,26 @@ def _store_group(items: list[Item]) -> list[int | Exception]:
     _check_connections()
     results: list[int | Exception] = []
     with transaction.atomic():
-        for raw, channel, recipient, envelope_from in items:
+        for raw, channel, recipient, envelope_from, digest in items:
             try:
-                results.append(_accept(raw, channel, recipient, envelope_from))
+                results.append(_accept(raw, channel, recipient, envelope_from, digest))
             except Exception as exc:
                 results.append(exc)
+        # One drain request for the whole group, in the outer transaction: a row rolled
+        # back in its own savepoint does not take it along.
+        transaction.on_commit(journal.request_drain)
     return results
 
 
 def _store_all(
-    raw: bytes, channel: str, recipients: list[Resolved], envelope_from: str
+    raw: bytes, channel: str, recipients: list[Resolved], envelope_from: str, digest: str
 ) -> list[int]:
     """All recipients or none: SMTP has a single answer for the whole message."""
     _check_connections()
     with transaction.atomic():
-        return [_accept(raw, channel, recipient, envelope_from) for recipient in recipients]
+        ids = [_accept(raw, channel, r, envelope_from, digest) for r in recipients]
+        transaction.on_commit(journal.request_drain)
+    return ids
 
 
 def _close_connections() -> None:
@@ -200,12 +208,13 @@ class IntakeHandler:
         if mail_from == "<>":
             mail_from = ""
         recipients = _resolved(envelope)
+        digest = ""
         if recipients:
             try:
                 # The disk flush in a thread of its own: parallel sessions flush together,
                 # and the database thread only writes rows (see journal.write_raw).
                 loop = asyncio.get_running_loop()
-                await loop.run_in_executor(self.file_executor, journal.write_raw, raw)
+                digest = await loop.run_in_executor(self.file_executor, journal.write_raw, raw)
             except Exception as exc:
                 log.warning("storing a message failed: %s", _describe(exc))
                 return "\r\n".join([temporary_reply(exc)] * (len(recipients) if self.lmtp else 1))
@@ -213,19 +222,21 @@ class IntakeHandler:
             # One reply per recipient, in RCPT order (RFC 2033 section 4.2).
             replies = []
             for recipient in recipients:
-                replies.append(await self._store_one(raw, recipient, mail_from))
+                replies.append(await self._store_one(raw, recipient, mail_from, digest))
             return "\r\n".join(replies)
         try:
-            ids = await self._in_db_thread(_store_all, raw, self.channel, recipients, mail_from)
+            ids = await self._in_db_thread(
+                _store_all, raw, self.channel, recipients, mail_from, digest
+            )
         except Exception as exc:
             log.warning("storing a message failed: %s", _describe(exc))
             return temporary_reply(exc)
         return f"250 2.0.0 Stored as {', '.join(str(pk) for pk in ids)}"
 
-    async def _store_one(self, raw: bytes, recipient: Resolved, mail_from: str) -> str:
+    async def _store_one(self, raw: bytes, recipient: Resolved, mail_from: str, digest: str) -> str:
         """Store one recipient's copy; answered once its group has committed."""
         stored: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self.waiting.append(((raw, self.channel, recipient, mail_from), stored))
+        self.waiting.append(((raw, self.channel, recipient, mail_from, digest), stored))
         if self.flushing is None or self.flushing.done():
             self.flushing = asyncio.ensure_future(self._flush())
         try:

@@ -430,7 +430,9 @@ def queue_confirmation(
         return None
     language = _language(ticket)
     parent = citizen_article if citizen_article.message_id else None
-    with transaction.atomic():
+    # No savepoint of its own: intake calls this inside the message's transaction, and a
+    # failure fails the whole message anyway (add_article has its own).
+    with transaction.atomic(savepoint=False):
         article = services.add_article(
             None,
             ticket,

@@ -36,7 +36,7 @@ def case_by_subject(tenant_id: int, subject: str) -> Ticket | None:
     for found in subject_pattern().finditer(subject[:2000]):
         ticket = (
             Ticket.objects.filter(tenant_id=tenant_id, number=found.group(1))
-            .select_related("state", "department")
+            .select_related("state", "department", "citizen")
             .first()
         )
         if ticket is not None:
@@ -54,7 +54,7 @@ def apply(ctx: IntakeContext) -> None:
     if ctx.reply_token:
         ticket = (
             Ticket.objects.filter(tenant_id=tenant_id, reply_token=ctx.reply_token)
-            .select_related("state", "department")
+            .select_related("state", "department", "citizen")
             .first()
         )
         if ticket is not None:
@@ -66,7 +66,7 @@ def apply(ctx: IntakeContext) -> None:
     if referenced:
         article = (
             Article.objects.filter(message_id__in=referenced, ticket__tenant_id=tenant_id)
-            .select_related("ticket", "ticket__state", "ticket__department")
+            .select_related("ticket", "ticket__state", "ticket__department", "ticket__citizen")
             .order_by("-pk")
             .first()
         )
@@ -85,7 +85,7 @@ def follow_merges(ticket: Ticket) -> Ticket:
     while ticket.merged_into_id and ticket.pk not in seen and len(seen) < MAX_MERGE_HOPS:
         seen.add(ticket.pk)
         target = (
-            Ticket.objects.select_related("state", "department")
+            Ticket.objects.select_related("state", "department", "citizen")
             .filter(pk=ticket.merged_into_id, tenant_id=ticket.tenant_id)
             .first()
         )

@@ -18,7 +18,8 @@ confirmation) asks before it sends: the marks above, the citizen's
 ``email_undeliverable``, and the rate limits.
 
 How outbound code must mark its automatic mail, so that the rate limits see it
-and other systems recognise it:
+(``channels.automatic`` records every such article as it is written) and other
+systems recognise it:
 
 * the article is created with ``kind="email"``, ``sender="system"``,
   ``internal=False``, ``to`` = the recipient's bare address (``"a@example.org"``)
@@ -35,11 +36,10 @@ import re
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Q
 
-from vorgang.channels import addressing
+from vorgang.channels import addressing, automatic
 from vorgang.core import clock
-from vorgang.tickets.models import Article, ArticleKind, SenderKind, Ticket
+from vorgang.tickets.models import Ticket
 
 from .base import IntakeContext
 
@@ -166,26 +166,31 @@ def limit_per_case() -> int:
 
 
 def automatic_mails(address: str, *, since: timedelta, ticket: Ticket | None = None) -> int:
-    """Automatic mails (system e-mail articles) sent to ``address`` within ``since``."""
-    address = addressing.normalise(address)
-    found = Article.objects.filter(
-        sender=SenderKind.SYSTEM,
-        kind=ArticleKind.EMAIL,
-        internal=False,
-        created_at__gte=clock.now() - since,
-    ).filter(Q(to__iexact=address) | Q(to__icontains=f"<{address}>"))
-    if ticket is not None:
-        found = found.filter(ticket=ticket)
-    return found.count()
+    """Automatic mails (system e-mail articles) sent to ``address`` within ``since``
+    (on ``ticket`` only, if given); the record goes back ``automatic.KEEP_FOR``."""
+    start = clock.now() - since
+    hour, case = automatic.counts(
+        address, hour_since=start, case_since=start, ticket_id=ticket.pk if ticket else None
+    )
+    return case if ticket is not None else hour
 
 
 def within_rate_limits(address: str, ticket: Ticket | None = None) -> bool:
-    """At most N automatic mails per address and hour, and M per address, case and day."""
-    if automatic_mails(address, since=timedelta(hours=1)) >= limit_per_hour():
-        return False
-    return ticket is None or (
-        automatic_mails(address, since=timedelta(days=1), ticket=ticket) < limit_per_case()
+    """At most N automatic mails per address and hour, and M per address, case and day.
+
+    Both counts come from one query over the record of automatic mail sent
+    (``channels.automatic``), not from the articles.
+    """
+    now = clock.now()
+    hour, case = automatic.counts(
+        address,
+        hour_since=now - timedelta(hours=1),
+        case_since=now - timedelta(days=1),
+        ticket_id=ticket.pk if ticket is not None else None,
     )
+    if hour >= limit_per_hour():
+        return False
+    return ticket is None or case < limit_per_case()
 
 
 def may_auto_respond(

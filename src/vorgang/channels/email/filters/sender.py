@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from email.utils import parseaddr
 
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from vorgang.accounts.models import Role, User
@@ -63,12 +64,15 @@ def _staff_member(tenant_id: int, address: str) -> User | None:
     In a batch of the mail worker, the tenant's staff addresses are read once, so
     the usual answer (a citizen wrote, not staff) costs no query per message.
     """
-    staff = User.objects.filter(tenant_id=tenant_id, is_active=True).exclude(role=Role.CITIZEN)
+
+    def staff() -> QuerySet[User]:
+        return User.objects.filter(tenant_id=tenant_id, is_active=True).exclude(role=Role.CITIZEN)
+
     if batchcache.active():
         addresses = batchcache.memo(
             ("staff-addresses", tenant_id),
-            lambda: {email.lower() for email in staff.values_list("email", flat=True) if email},
+            lambda: {email.lower() for email in staff().values_list("email", flat=True) if email},
         )
         if address.lower() not in addresses:
-            return None
-    return staff.filter(email__iexact=address).order_by("pk").first()
+            return None  # the usual answer, without building a query
+    return staff().filter(email__iexact=address).order_by("pk").first()

@@ -339,10 +339,50 @@ def parse_addresses(text: str) -> tuple[list[Address], bool]:
         return [], True
     if len(prepared) > _STDLIB_ADDRESS_LIMIT:
         return _tolerant_addresses(prepared), False
+    simple = _simple_addresses(prepared)
+    if simple is not None:
+        return simple, True
     addresses = _stdlib_addresses(prepared)
     if addresses is not None:
         return addresses, True
     return _tolerant_addresses(prepared), False
+
+
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_QUOTED = r'"[^"\\]*"'
+_WORD = rf"(?:{_ATEXT}|{_QUOTED})"
+_ADDR_SPEC = rf"{_ATEXT}(?:\.{_ATEXT})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
+#: one address in the forms nearly all mail uses: ``a@b.example`` or ``Name <a@b.example>``,
+#: the name made of plain ASCII words and quoted strings without quotes or backslashes
+#: inside, one or more spaces apart (``Erika "Müller"``); the name in group 1, the
+#: address in group 2 or 3
+_SIMPLE_ADDRESS = re.compile(
+    rf"(?:({_WORD}(?:[ \t]+{_WORD})*)[ \t]*)?<({_ADDR_SPEC})>|({_ADDR_SPEC})"
+)
+_PHRASE_WORD = re.compile(rf'{_ATEXT}|"([^"\\]*)"')
+_LIST_SEPARATOR = re.compile(r"[ \t]*,[ \t]*")
+
+
+def _simple_addresses(text: str) -> list[Address] | None:
+    """The addresses of a list made only of the simple forms, or None for anything else.
+
+    What the stdlib's RFC 5322 parser answers for these forms (the words of the name
+    joined by one space), at a fraction of its cost: it builds a full parse tree per
+    header. Everything else (comments, groups, escapes, words without space between
+    them, obsolete syntax, a comma inside quotes) still goes to the stdlib.
+    """
+    result = []
+    for item in _LIST_SEPARATOR.split(text):
+        found = _SIMPLE_ADDRESS.fullmatch(item)
+        if found is None:
+            return None
+        phrase, bracketed, bare = found.groups()
+        name = ""
+        if phrase:
+            words = _PHRASE_WORD.finditer(phrase)
+            name = " ".join(w.group(1) if w.group(1) is not None else w.group(0) for w in words)
+        result.append(Address(_ASCII_SPACE.sub(" ", name).strip(), bracketed or bare))
+    return result
 
 
 def _stdlib_addresses(text: str) -> list[Address] | None:
