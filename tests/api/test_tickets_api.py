@@ -226,6 +226,51 @@ def test_create_with_custom_attributes(client: Client, headers, tenant) -> None:
     assert Ticket.objects.count() == 1
 
 
+@pytest.mark.django_db(transaction=True)  # the events are delivered at the request's commit
+def test_create_checks_attributes_once_and_indexes_the_case_once(
+    client: Client, headers, tenant, settings
+) -> None:
+    """A new case is two events (the case, its first article): one re-index task, one
+    look for webhooks, and the attribute definitions read once for the check."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django_tasks_db.models import DBTaskResult
+
+    settings.VORGANG_SEARCH_SYNC = False  # as on PostgreSQL: the worker indexes
+    CaseAttribute.objects.create(
+        tenant=tenant, name="aktenzeichen", label_de="Aktenzeichen", data_type="text"
+    )
+    TicketFactory()  # the number series' counter row exists (its first draw creates it)
+    DBTaskResult.objects.all().delete()
+    with CaptureQueriesContext(connection) as queries:
+        response = send(client, "POST", "/tickets", headers, new_ticket(aktenzeichen="A-1"))
+    assert response.status_code == 201, response.content
+    assert response.json()["aktenzeichen"] == "A-1"
+    ticket = Ticket.objects.get(pk=response.json()["id"])
+    assert ticket.attributes == {"aktenzeichen": "A-1"}
+    sql = [q["sql"] for q in queries.captured_queries]
+    definitions = [s for s in sql if '"attributes_caseattribute"."data_type"' in s]
+    assert len(definitions) == 1
+    assert len([s for s in sql if 'FROM "webhooks_webhook"' in s]) == 1
+    # One transaction, no savepoints: the service checks its input before it writes.
+    assert not [s for s in sql if "SAVEPOINT" in s]
+    reindex = DBTaskResult.objects.filter(task_path__startswith="vorgang.search.tasks.")
+    assert [task.args_kwargs["args"] for task in reindex] == [[[ticket.pk]]]
+    # The history has the attribute although the service did not check it a second time.
+    assert ticket.history.filter(action="updated", field="aktenzeichen", new_value="A-1").exists()
+
+
+def test_checked_attributes_of_another_tenant_are_checked_again(department) -> None:
+    """``CheckedAttributes`` vouch for their own tenant only."""
+    from vorgang.core.errors import InvalidInput
+
+    other = TenantFactory()
+    forged = services.CheckedAttributes(other.pk, {"erfunden": "x"})
+    with pytest.raises(InvalidInput, match="Unknown attributes"):
+        services.create_ticket(None, department=department, title="x", attributes=forged)
+    assert not Ticket.objects.exists()
+
+
 @pytest.mark.parametrize(
     ("changes", "needle"),
     [

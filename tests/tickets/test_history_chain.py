@@ -8,6 +8,7 @@ from django.test.utils import CaptureQueriesContext
 
 from tests.factories import DepartmentFactory, TicketFactory
 from vorgang.core import clock
+from vorgang.core.errors import InvalidInput
 from vorgang.tickets import history, services
 from vorgang.tickets.models import History, Ticket
 
@@ -48,6 +49,45 @@ def test_a_new_case_reads_no_chain_end_and_an_article_updates_the_case_once() ->
     assert len(case_updates) == 1  # updated_at and the history head together
     ticket.refresh_from_db()
     assert ticket.history_head == History.objects.filter(ticket=ticket).latest("seq").hash
+
+
+def test_a_new_case_writes_its_whole_history_in_one_insert() -> None:
+    """The entries "created", each tag and the first article: one INSERT, the same chain."""
+    department = DepartmentFactory()
+    with CaptureQueriesContext(connection) as queries:
+        ticket = services.create_ticket(
+            None,
+            department=department,
+            title="In einem Zug",
+            tags=["eins", "zwei"],
+            article=services.ArticleInput(body="Text"),
+        )
+    inserts = [q for q in queries.captured_queries if 'INSERT INTO "tickets_history"' in q["sql"]]
+    assert len(inserts) == 1
+    entries = list(History.objects.filter(ticket=ticket).order_by("seq"))
+    assert [(e.seq, e.action) for e in entries] == [
+        (1, "created"),
+        (2, "tag_added"),
+        (3, "tag_added"),
+        (4, "article_added"),
+    ]
+    assert entries[0].new_value == ticket.number
+    ticket.refresh_from_db()
+    assert ticket.history_head == entries[-1].hash
+    assert list(history.verify()) == []
+    # Nothing stays buffered on the returned instance: a later change writes at once.
+    services.set_title(None, ticket, "Danach")
+    assert History.objects.filter(ticket=ticket).count() == 5
+
+
+def test_a_failed_create_leaves_no_history_behind() -> None:
+    department = DepartmentFactory()
+    with pytest.raises(InvalidInput, match="empty"):
+        services.create_ticket(
+            None, department=department, title="Leer", article=services.ArticleInput(body=" ")
+        )
+    assert not History.objects.exists()
+    assert not Ticket.objects.exists()
 
 
 def test_the_returned_case_forgets_its_chain_end() -> None:

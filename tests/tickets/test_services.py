@@ -109,6 +109,77 @@ def test_date_based_numbers(settings) -> None:
     assert TicketFactory().number == f"FS-{day}002"
 
 
+def test_a_number_is_drawn_in_one_statement() -> None:
+    """The counter row is locked until the commit: nothing but the draw itself runs first."""
+    from vorgang.tickets import numbering
+    from vorgang.tickets.models import NumberCounter
+
+    TicketFactory()  # the series' row exists from here on
+    before = NumberCounter.objects.get(series="increment").value
+    with CaptureQueriesContext(connection) as ctx:
+        number = numbering.next_number()
+    counter_sql = [q["sql"] for q in ctx.captured_queries if "tickets_numbercounter" in q["sql"]]
+    assert len(counter_sql) == 1
+    assert counter_sql[0].startswith("UPDATE")
+    assert number == str(before + 1)
+    assert NumberCounter.objects.get(series="increment").value == before + 1
+
+
+def test_the_number_is_drawn_last_when_a_case_is_created() -> None:
+    """Every other create waits for the counter row from the draw to the commit: only the
+    case's last update and its history follow the draw."""
+    TicketFactory()  # the series' row exists from here on
+    department = DepartmentFactory()
+    with CaptureQueriesContext(connection) as ctx:
+        ticket = services.create_ticket(
+            None,
+            department=department,
+            title="Zuletzt nummeriert",
+            tags=["eilig"],
+            article=services.ArticleInput(body="Text", attachments=[]),
+        )
+    sql = [q["sql"] for q in ctx.captured_queries if "SAVEPOINT" not in q["sql"]]
+    draw = next(i for i, s in enumerate(sql) if "tickets_numbercounter" in s)
+    after = [s.split("(")[0].split(" SET ")[0].strip() for s in sql[draw + 1 :]]
+    assert after == ['UPDATE "tickets_ticket"', 'INSERT INTO "tickets_history"']
+    assert ticket.number.isdigit()
+    assert Ticket.objects.get(pk=ticket.pk).number == ticket.number
+    created = History.objects.get(ticket=ticket, action="created")
+    assert created.new_value == ticket.number
+    assert list(history.verify()) == []
+
+
+def test_numbers_all_taken_is_a_clear_error_and_writes_nothing() -> None:
+    from django.db import transaction
+
+    from vorgang.tickets.models import NumberCounter
+
+    department = DepartmentFactory()
+    taken = TicketFactory.create_batch(20, department=department)
+    counter = NumberCounter.objects.get(series="increment").value
+    for offset, ticket in enumerate(taken, start=1):
+        Ticket.objects.filter(pk=ticket.pk).update(number=str(counter + offset))
+    # The caller's transaction (as the API's) ends with the error: nothing of it stays.
+    with pytest.raises(InvalidInput, match="free case number"), transaction.atomic():
+        services.create_ticket(
+            None, department=department, title="Keine Nummer", article=services.ArticleInput("x")
+        )
+    assert not Ticket.objects.filter(title="Keine Nummer").exists()
+    assert not Article.objects.filter(body="x").exists()
+    assert Ticket.objects.count() == 20
+
+
+def test_a_new_series_starts_its_counter_row(settings) -> None:
+    settings.TICKET_NUMBER_START = 500
+    from vorgang.tickets import numbering
+    from vorgang.tickets.models import NumberCounter
+
+    assert not NumberCounter.objects.filter(series="increment").exists()
+    assert numbering.next_number() == "500"
+    assert numbering.next_number() == "501"
+    assert NumberCounter.objects.get(series="increment").value == 501
+
+
 def test_unknown_number_generator_is_a_clear_error(settings) -> None:
     settings.TICKET_NUMBER_GENERATOR = "roman"
     with pytest.raises(InvalidInput, match="generator"):
@@ -323,6 +394,45 @@ def test_events_arrive_only_after_commit(
     names = [e.name for e in captured_events]
     assert names == [events.ARTICLE_CREATED, events.TICKET_CREATED]
     assert {e.ticket_id for e in captured_events} == {ticket.pk}
+
+
+def test_the_first_article_comes_back_on_the_case_and_its_event_says_it_opens_it(
+    captured_events, django_capture_on_commit_callbacks
+) -> None:
+    department = DepartmentFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket = services.create_ticket(
+            None, department=department, title="x", article=services.ArticleInput(body="b")
+        )
+    assert ticket.first_article == Article.objects.get(ticket=ticket)
+    (opened,) = [e for e in captured_events if e.name == events.ARTICLE_CREATED]
+    assert opened.changes["opens_case"] is True
+    # A later article is a reply, and says nothing of the kind.
+    with django_capture_on_commit_callbacks(execute=True):
+        services.add_article(None, ticket, services.ArticleInput(body="noch was"))
+    later = [e for e in captured_events if e.name == events.ARTICLE_CREATED][-1]
+    assert "opens_case" not in later.changes
+    assert services.create_ticket(None, department=department, title="y").first_article is None
+
+
+def test_a_new_case_with_its_article_is_indexed_once(
+    settings, django_capture_on_commit_callbacks
+) -> None:
+    """Two events (the case, its first article), one re-index of the case."""
+    from django_tasks_db.models import DBTaskResult
+
+    settings.VORGANG_SEARCH_SYNC = False  # as on PostgreSQL: a task for the worker
+    department = DepartmentFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket = services.create_ticket(
+            None, department=department, title="x", article=services.ArticleInput(body="b")
+        )
+    reindex = DBTaskResult.objects.filter(task_path__startswith="vorgang.search.tasks.")
+    assert [task.args_kwargs["args"] for task in reindex] == [[ticket.pk]]
+    # A reply is indexed on its own.
+    with django_capture_on_commit_callbacks(execute=True):
+        services.add_article(None, ticket, services.ArticleInput(body="Antwort"))
+    assert reindex.all().count() == 2
 
 
 def test_no_event_when_the_change_fails(

@@ -56,11 +56,12 @@ def index(ticket_ids: Sequence[int], docs: list[documents.Document] | None = Non
 
 def index_with_attachments(ticket_id: int) -> None:
     """Extract missing attachment text of one case, then index it."""
-    docs = documents.build([ticket_id])
-    pending = [item for d in docs for item in d.pending]
+    docs: list[documents.Document] | None = documents.build([ticket_id])
+    pending = [item for d in docs or () for item in d.pending]
     if pending:
         extract.ensure(pending)
-    index([ticket_id])
+        docs = None  # built again below, with the text just extracted
+    index([ticket_id], docs)  # most cases have nothing to extract: the documents as built
 
 
 def refresh(ticket_id: int) -> None:

@@ -26,6 +26,10 @@ _IRRELEVANT = frozenset({"last_login", "password"})
     events.TICKET_CREATED, events.TICKET_UPDATED, events.ARTICLE_CREATED, events.TICKET_MERGED
 )
 def reindex_case(event: events.Event) -> None:
+    if event.name == events.ARTICLE_CREATED and event.changes.get("opens_case"):
+        # The first article of a new case: the case's own event, emitted after it in the
+        # same transaction and so delivered right after it, indexes both at once.
+        return
     # In a batch (mail intake) the case is indexed once at the batch's end.
     if not deferral.defer(event.ticket_id):
         indexing.refresh(event.ticket_id)

@@ -38,45 +38,79 @@ def record(
         new_value=_text(new),
     )
     append(ticket, [entry])
-    if save_head:
+    if save_head and _BUFFER not in ticket.__dict__:  # a buffered chain's head is saved later
         Ticket.objects.filter(pk=ticket.pk).update(history_head=entry.hash)
     return entry
 
 
 def start_chain(ticket: Ticket) -> None:
-    """Tell ``append`` that this case was created in the running transaction: its chain
-    is empty, so the first entry needs no look at the table."""
-    ticket.__dict__[_TAIL] = (0, GENESIS)
+    """Begin the chain of a case created in the running transaction (it is empty, so
+    nothing needs reading from the table) and keep its entries back until ``flush``.
+
+    Until then ``append`` only collects: seq, prev_hash, hash and ``ticket.history_head``
+    are worked out by ``chain`` (and by ``flush``, which inserts every entry in one
+    statement). So the entries may still change (the "created" entry learns the case
+    number, which is drawn last), and a new case writes "created", its attributes, tags
+    and first article in one INSERT instead of several.
+    """
+    ticket.__dict__[_BUFFER] = []
+
+
+def chain(ticket: Ticket) -> None:
+    """Work out seq, prev_hash and hash of the entries collected since ``start_chain``, and
+    ``ticket.history_head`` (not saved); again after an entry changed."""
+    prev = GENESIS
+    for seq, entry in enumerate(ticket.__dict__.get(_BUFFER) or [], start=1):
+        entry.seq = seq
+        entry.prev_hash = prev
+        entry.hash = entry.compute_hash()
+        prev = entry.hash
+    if prev != GENESIS:
+        ticket.history_head = prev
+
+
+def flush(ticket: Ticket) -> None:
+    """Chain the entries collected since ``start_chain`` and insert them in one statement;
+    sets ``ticket.history_head`` (not saved)."""
+    chain(ticket)
+    entries: list[History] = ticket.__dict__.get(_BUFFER) or []
+    if len(entries) == 1:
+        entries[0].save()
+    elif entries:
+        History.objects.bulk_create(entries)
+    ticket.__dict__[_BUFFER] = []
 
 
 def end_chain(ticket: Ticket) -> None:
-    """Forget what ``start_chain`` and ``append`` remembered (the instance may outlive the
-    transaction and its row lock; then only the table knows the chain's end)."""
-    ticket.__dict__.pop(_TAIL, None)
+    """Forget the entries ``start_chain`` collected (the instance may outlive the
+    transaction; then later entries are chained onto what the table holds).
+
+    Entries not flushed are dropped: ``end_chain`` without ``flush`` only follows an
+    error, which rolls the transaction back anyway.
+    """
+    ticket.__dict__.pop(_BUFFER, None)
 
 
-_TAIL = "_vorgang_history_tail"
+_BUFFER = "_vorgang_history_buffer"
 
 
 def append(ticket: Ticket, entries: list[History]) -> None:
-    """Chain ``entries`` (unsaved, in order) onto the case's history and insert them at once.
+    """Chain ``entries`` (unsaved, in order) onto the case's history and insert them at once
+    (after ``start_chain``: collect them for ``flush``).
 
     Sets seq, prev_hash and hash of each, and ``ticket.history_head`` (not saved). The
-    chain's end is read from the table unless ``start_chain`` or an earlier ``append``
-    on this instance, within the same locked transaction, already knows it.
+    chain's end is read from the table.
     """
     if not entries:
         return
-    tail: tuple[int, str] | None = ticket.__dict__.get(_TAIL)
-    if tail is None:
-        last = (
-            History.objects.filter(ticket=ticket)
-            .order_by("-seq")
-            .values_list("seq", "hash")
-            .first()
-        )
-        tail = (last[0], last[1]) if last else (0, GENESIS)
-    seq, prev = tail
+    buffer: list[History] | None = ticket.__dict__.get(_BUFFER)
+    if buffer is not None:
+        for entry in entries:
+            entry.ticket = ticket
+        buffer.extend(entries)
+        return
+    last = History.objects.filter(ticket=ticket).order_by("-seq").values_list("seq", "hash").first()
+    seq, prev = (last[0], last[1]) if last else (0, GENESIS)
     for entry in entries:
         seq += 1
         entry.ticket = ticket
@@ -88,8 +122,6 @@ def append(ticket: Ticket, entries: list[History]) -> None:
         entries[0].save()
     else:
         History.objects.bulk_create(entries)
-    if _TAIL in ticket.__dict__:
-        ticket.__dict__[_TAIL] = (seq, prev)
     ticket.history_head = prev
 
 

@@ -11,13 +11,15 @@ automation); the system may do anything within the case's tenant.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Exists, Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from vorgang.accounts import access
@@ -34,6 +36,7 @@ from .models import (
     Attachment,
     Blob,
     DeliveryStatus,
+    History,
     Link,
     LinkKind,
     Priority,
@@ -196,6 +199,19 @@ def _clean_title(title: str) -> str:
 # --- create -------------------------------------------------------------------------------
 
 
+class CheckedAttributes(dict[str, Any]):
+    """Attribute values as ``attribute_values.clean(tenant_id, ..., partial=False)`` returned
+    them for ``tenant_id``: ``create_ticket`` takes them without checking them again.
+
+    The API checks a new case's attributes anyway (it must tell attributes from fields it
+    ignores); a second check here would read the tenant's definitions a second time.
+    """
+
+    def __init__(self, tenant_id: int, values: dict[str, Any]) -> None:
+        super().__init__(values)
+        self.tenant_id = tenant_id
+
+
 def create_ticket(
     actor: Actor,
     *,
@@ -247,37 +263,49 @@ def create_ticket(
     _check_pending(state_obj, pending_until)
     priority_obj = priority_by_name(priority)
     title = _clean_title(title)
-    # None (mail intake, forms) skips the attributes; a dict is checked in full.
-    attribute_data = (
-        _clean_attributes(department.tenant_id, attributes, partial=False)
-        if attributes is not None
-        else {}
-    )
+    # None (mail intake, forms) skips the attributes; a dict is checked in full, unless
+    # it is the result of that very check already (CheckedAttributes).
+    if attributes is None:
+        attribute_data: dict[str, Any] = {}
+    elif isinstance(attributes, CheckedAttributes) and attributes.tenant_id == department.tenant_id:
+        attribute_data = attributes
+    else:
+        attribute_data = _clean_attributes(department.tenant_id, attributes, partial=False)
 
-    with transaction.atomic():
-        ticket = Ticket(
-            tenant_id=department.tenant_id,
-            title=title,
-            department=department,
-            state=state_obj,
-            priority=priority_obj,
-            citizen=citizen,
-            organisation=organisation or (citizen.organisation if citizen else None),
-            data=data or {},
-            attributes={k: v for k, v in attribute_data.items() if v is not None},
-            service=service,
-            pending_until=pending_until if state_obj.is_pending else None,
-            closed_at=clock.now() if state_obj.is_closed else None,
-            created_by=actor,
-        )
-        if owner is not None:
-            _check_owner(owner, ticket)
-            ticket.owner = owner
-        _save_with_number(ticket)
-        # The chain of a case made just now is empty: no need to read its end.
+    ticket = Ticket(
+        tenant_id=department.tenant_id,
+        title=title,
+        department=department,
+        state=state_obj,
+        priority=priority_obj,
+        citizen=citizen,
+        organisation=organisation or (citizen.organisation if citizen else None),
+        data=data or {},
+        attributes={k: v for k, v in attribute_data.items() if v is not None},
+        service=service,
+        pending_until=pending_until if state_obj.is_pending else None,
+        closed_at=clock.now() if state_obj.is_closed else None,
+        created_by=actor,
+    )
+    if owner is not None:
+        _check_owner(owner, ticket)
+        ticket.owner = owner
+    tags = [_tag_name(name) for name in tags]
+    if article is not None:
+        _check_article(article)
+    numbering.check_generator()
+    # Everything the caller can get wrong is refused above, before anything is written:
+    # so no savepoint is needed (two statements, one of them while the counter is locked)
+    # when the caller's transaction encloses this one (the API, the mail intake). A
+    # failure below rolls the enclosing transaction back as a whole.
+    with transaction.atomic(savepoint=False):
+        # The number comes last (see _number_last): until then a unique stand-in.
+        ticket.number = f"~{secrets.token_hex(16)}"
+        ticket.save(force_insert=True)
+        # The chain of a case made just now is empty; its entries are inserted at the end.
         history.start_chain(ticket)
         try:
-            history.record(ticket, _actor_id(actor), "created", new=ticket.number, save_head=False)
+            created = history.record(ticket, _actor_id(actor), "created", save_head=False)
             for name, value in ticket.attributes.items():
                 history.record(
                     ticket,
@@ -290,17 +318,51 @@ def create_ticket(
                 )
             for name in tags:
                 _add_tag(ticket, actor, name)
+            changed = ["number", "history_head", "updated_at"]
             if article is not None:
-                _create_article(ticket, actor, article)  # saves the history head with the case
-            else:
-                Ticket.objects.filter(pk=ticket.pk).update(history_head=ticket.history_head)
+                # Handed back on the case: callers (mail intake, forms) need no query for it.
+                ticket.first_article = _create_article(
+                    ticket, actor, article, save_case=False, changed=changed, opens_case=True
+                )
+            _number_last(ticket, created, changed)
         finally:
             history.end_chain(ticket)
         events.emit(events.Event(events.TICKET_CREATED, ticket.pk, _actor_id(actor)))
     return ticket
 
 
+def _number_last(ticket: Ticket, created: History, changed: list[str]) -> None:
+    """Draw the case's number, then write the case's last update and its history.
+
+    Drawing locks the counter row until the transaction ends, and every other create
+    waits for it: so it happens after everything else of the new case (its row, the
+    article, attachments, tags), and only two statements and the commit follow it.
+    A number taken by hand or by another generator is skipped, never reused.
+    """
+    for _attempt in range(20):
+        ticket.number = created.new_value = numbering.next_number()
+        history.chain(ticket)  # the "created" entry names the number: hashes and head anew
+        if _update_unless_number_taken(ticket, changed):
+            history.flush(ticket)  # every entry of the new case in one INSERT
+            return
+    raise InvalidInput(_("Could not find a free case number; check the number settings."))
+
+
+def _update_unless_number_taken(ticket: Ticket, fields: list[str]) -> bool:
+    """Save ``fields`` of the new case in one UPDATE, unless another case has its number.
+
+    The check is part of the statement, so no savepoint is needed to survive a clash
+    (a savepoint costs two more round trips while the counter is locked). The unique
+    index still refuses a duplicate that a concurrent transaction inserts meanwhile.
+    """
+    ticket.updated_at = timezone.now()  # as auto_now would
+    values = {name: getattr(ticket, name) for name in fields}
+    taken = Ticket.objects.filter(number=ticket.number)
+    return Ticket.objects.filter(pk=ticket.pk).exclude(Exists(taken)).update(**values) == 1
+
+
 def _save_with_number(ticket: Ticket) -> None:
+    """Insert a case with the next number (split_article; create_ticket draws it last)."""
     # A number taken by hand or by another generator is skipped, never reused.
     for _attempt in range(20):
         ticket.number = numbering.next_number()
@@ -333,20 +395,39 @@ def _sender_for(actor: Actor) -> str:
     return SenderKind.CITIZEN if actor.is_citizen else SenderKind.AGENT
 
 
-def _create_article(ticket: Ticket, actor: Actor, data: ArticleInput) -> Article:
+def _check_article(data: ArticleInput) -> None:
+    """Refuse an article that cannot be written (before anything of it is)."""
     if data.kind not in ArticleKind.values:
         raise InvalidInput(_("Unknown article type %(kind)s.") % {"kind": repr(data.kind)})
     if data.content_type not in ("text/plain", "text/html"):
         raise InvalidInput(_("Article text must be text/plain or text/html."))
+    if data.sender and data.sender not in SenderKind.values:
+        raise InvalidInput(_("Unknown sender %(sender)s.") % {"sender": repr(data.sender)})
+    if not data.body.strip() and not data.attachments:
+        raise InvalidInput(_("The message is empty."))
+
+
+def _create_article(
+    ticket: Ticket,
+    actor: Actor,
+    data: ArticleInput,
+    *,
+    save_case: bool = True,
+    changed: list[str] | None = None,
+    opens_case: bool = False,
+) -> Article:
+    """Write an article and update the case (``save_case=False``: the caller does, with
+    the fields named in ``changed``, to which those of this article are added).
+
+    ``opens_case``: the first article of a new case; its event says so, which spares
+    subscribers the query whether it is a reply.
+    """
+    _check_article(data)
     sender = data.sender or _sender_for(actor)
-    if sender not in SenderKind.values:
-        raise InvalidInput(_("Unknown sender %(sender)s.") % {"sender": repr(sender)})
     internal = data.internal
     if actor is not None and actor.is_citizen:
         # Citizens write only public messages, and only as themselves.
         internal, sender = False, SenderKind.CITIZEN
-    if not data.body.strip() and not data.attachments:
-        raise InvalidInput(_("The message is empty."))
     article = Article.objects.create(
         ticket=ticket,
         kind=data.kind,
@@ -375,10 +456,11 @@ def _create_article(ticket: Ticket, actor: Actor, data: ArticleInput) -> Article
             content_type=(item.content_type or "application/octet-stream")[:200],
             content_id=item.content_id[:255],
         )
-    changed = ["updated_at", "history_head"]
+    fields = changed if changed is not None else []
+    fields += [name for name in ("updated_at", "history_head") if name not in fields]
     if sender == SenderKind.AGENT and not internal and ticket.first_response_at is None:
         ticket.first_response_at = article.created_at
-        changed.append("first_response_at")
+        fields.append("first_response_at")
     history.record(
         ticket,
         _actor_id(actor),
@@ -386,10 +468,13 @@ def _create_article(ticket: Ticket, actor: Actor, data: ArticleInput) -> Article
         new=f"{article.kind}:{article.pk}",
         save_head=False,
     )
-    ticket.save(update_fields=changed)  # with the new history head: one update of the case
+    if save_case:
+        ticket.save(update_fields=fields)  # with the new history head: one update of the case
     # What subscribers most often ask about the article travels with the event, so that
     # most of them can decide without a query.
-    about = {"kind": article.kind, "sender": sender, "internal": internal}
+    about: dict[str, Any] = {"kind": article.kind, "sender": sender, "internal": internal}
+    if opens_case:
+        about["opens_case"] = True
     events.emit(
         events.Event(events.ARTICLE_CREATED, ticket.pk, _actor_id(actor), article.pk, about)
     )

@@ -1,0 +1,55 @@
+"""Case numbers under concurrent creates: unique, no gaps, none reused (PostgreSQL).
+
+The counter row is locked by a single ``UPDATE ... RETURNING`` until the creating
+transaction commits; parallel creates queue on it instead of drawing the same number.
+SQLite takes its write lock when a transaction starts, so it cannot race here.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection, connections
+
+from tests.factories import DepartmentFactory
+from vorgang.tickets import services
+from vorgang.tickets.models import Ticket
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+THREADS = 4
+EACH = 5
+
+
+def test_parallel_creates_draw_distinct_consecutive_numbers() -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite serialises writing transactions as a whole")
+    department = DepartmentFactory()
+    start = threading.Barrier(THREADS)
+    errors: list[BaseException] = []
+
+    def create() -> None:
+        try:
+            start.wait()
+            for i in range(EACH):
+                services.create_ticket(
+                    None,
+                    department=department,
+                    title=f"Parallel {i}",
+                    article=services.ArticleInput(body="Text"),
+                )
+        except BaseException as exc:  # reported below, in the test's thread
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=create) for _ in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    numbers = sorted(int(n) for n in Ticket.objects.values_list("number", flat=True))
+    assert len(numbers) == THREADS * EACH
+    assert numbers == list(range(numbers[0], numbers[0] + THREADS * EACH))
