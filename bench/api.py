@@ -24,7 +24,8 @@ services as always. Bench numbers start with "B" so that they never meet the cou
 
     .venv/bin/python bench/api.py --cases 5000                       # SQLite
     DATABASE_URL=postgres://vorgang:vorgang@127.0.0.1:55432/vorgang \\
-        .venv/bin/python bench/api.py                                  # 100,000 cases
+        .venv/bin/python bench/api.py --keep                           # 100,000 cases
+    DATABASE_URL=... .venv/bin/python bench/api.py --reuse vorgang_bench_api_<hex>  # again
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from common import (
     NOUNS,
@@ -170,6 +171,23 @@ def fill(n_cases: int, n_departments: int, seed: int) -> dict[str, Any]:
     }
 
 
+def reuse() -> dict[str, Any]:
+    """The bench data of a kept database, with a fresh token (only hashes are stored)."""
+    setup_django()
+    from django.db import connection
+
+    from vorgang.accounts.models import ApiToken, Department, User
+    from vorgang.tickets.models import Ticket
+
+    admin = User.objects.get(username="bench-admin")
+    ids = list(Ticket.objects.filter(number__startswith="B").order_by("pk").values_list("pk", flat=True))  # fmt: skip
+    department = Department.objects.filter(tenant=admin.tenant).order_by("name").first()
+    assert department is not None
+    data = {"token": ApiToken.issue(admin), "ids": ids, "department": department.name, "seconds": 0.0}  # fmt: skip
+    connection.close()
+    return data
+
+
 # --- load ------------------------------------------------------------------------------------------
 
 
@@ -244,8 +262,8 @@ def scenarios(data: dict[str, Any]) -> dict[str, Request]:
     return {"show": show, "list": listing, "search": search, "create": create}
 
 
-def run_load(port: int, token: str, make: Request, clients: int, total: int, seed: int) -> tuple[Result, float]:  # fmt: skip
-    """``total`` requests spread over ``clients`` threads; returns results and wall time."""
+def run_load(port: int, token: str, make: Request, clients: int, total: int, seed: int) -> tuple[Result, float, float]:  # fmt: skip
+    """``total`` requests over ``clients`` threads; returns results, wall and client CPU time."""
     result = Result()
     counter = iter(range(total))
     counter_lock = threading.Lock()
@@ -272,10 +290,10 @@ def run_load(port: int, token: str, make: Request, clients: int, total: int, see
     for t in threads:
         t.start()
     barrier.wait()
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), time.process_time()
     for t in threads:
         t.join()
-    return result, time.perf_counter() - began
+    return result, time.perf_counter() - began, time.process_time() - cpu
 
 
 # --- main --------------------------------------------------------------------------------------
@@ -312,7 +330,12 @@ def main() -> int:
     parser.add_argument("--web-threads", type=int, help="threads per worker (default: 4)")
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--keep", action="store_true", help="keep the data dir / database")
+    parser.add_argument(
+        "--reuse", metavar="NAME", help="measure a database kept by --keep again (PostgreSQL)"
+    )
     args = parser.parse_args()
+    if args.reuse and not os.environ.get("DATABASE_URL"):
+        parser.error("--reuse needs DATABASE_URL (a kept PostgreSQL database)")
     wanted = [s.strip() for s in args.only.split(",") if s.strip()]
 
     data_dir = Path(tempfile.mkdtemp(prefix="vorgang-bench-api-"))
@@ -324,7 +347,11 @@ def main() -> int:
         env["VORGANG_WEB_THREADS"] = str(args.web_threads)
     with contextlib.ExitStack() as stack:
         engine = "SQLite"
-        if os.environ.get("DATABASE_URL"):
+        if args.reuse:
+            url = urlsplit(os.environ["DATABASE_URL"])
+            env["DATABASE_URL"] = url._replace(path=f"/{args.reuse}").geturl()
+            engine = "PostgreSQL"
+        elif os.environ.get("DATABASE_URL"):
             env["DATABASE_URL"] = stack.enter_context(
                 scratch_database(os.environ["DATABASE_URL"], "vorgang_bench_api_", keep=args.keep)
             )
@@ -336,9 +363,13 @@ def main() -> int:
             os.environ.update(
                 {k: v for k, v in env.items() if k in ("VORGANG_DATA_DIR", "DATABASE_URL")}
             )
-            print(f"filling {args.cases:,} cases ({engine}) ...", flush=True)
-            data = fill(args.cases, args.departments, args.seed)
-            print(f"filled in {data['seconds']:.0f} s", flush=True)
+            if args.reuse:
+                data = reuse()
+                print(f"reusing {args.reuse}: {len(data['ids']):,} bench cases", flush=True)
+            else:
+                print(f"filling {args.cases:,} cases ({engine}) ...", flush=True)
+                data = fill(args.cases, args.departments, args.seed)
+                print(f"filled in {data['seconds']:.0f} s", flush=True)
             return measure(args, env, data_dir, data, wanted, engine)
         finally:
             if args.keep:
@@ -374,12 +405,13 @@ def measure(
             run_load(port, data["token"], all_scenarios[name], args.clients, args.clients * 4, 0)
         print(
             f"\n{engine}, {len(data['ids']):,} cases, {args.clients} clients "
-            f"(loopback, keep-alive, API token)\n"
+            f"(loopback, keep-alive, API token); client = the load generator's own CPU\n"
+            f"time per request in ms (it runs on the same cores as the server)\n"
         )
-        print(f"{'scenario':<8} {'requests':>8} {'errors':>6} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}  target p99")  # fmt: skip
+        print(f"{'scenario':<8} {'requests':>8} {'errors':>6} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'client':>7}  target p99")  # fmt: skip
         for name in wanted:
             total = args.creates if name == "create" else args.requests
-            result, wall = run_load(
+            result, wall, client_cpu = run_load(
                 port, data["token"], all_scenarios[name], args.clients, total, args.seed
             )
             ok = sum(n for status, n in result.statuses.items() if 200 <= status < 300)
@@ -390,7 +422,8 @@ def measure(
             verdict = (
                 "" if target is None else f"< {target:.0f} ms {'ok' if p99 < target else 'MISSED'}"
             )
-            print(f"{name:<8} {total:>8} {errors:>6} {total / wall:>8.1f} {p50:>8.1f} {p99:>8.1f}  {verdict}")  # fmt: skip
+            client_ms = client_cpu / total * 1000
+            print(f"{name:<8} {total:>8} {errors:>6} {total / wall:>8.1f} {p50:>8.1f} {p99:>8.1f} {client_ms:>7.2f}  {verdict}")  # fmt: skip
             if errors:
                 failed = True
                 print(f"         statuses: {dict(result.statuses)}")

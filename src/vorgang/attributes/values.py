@@ -27,6 +27,7 @@ from collections.abc import Collection, Iterable
 from datetime import UTC, date, datetime
 from typing import Any
 
+from django.db import connections, router
 from django.utils.translation import gettext as _
 
 from vorgang.accounts.models import Tenant
@@ -224,13 +225,20 @@ def _integer(attribute: CaseAttribute, raw: Any) -> int:
 
 
 def active_names(tenant_id: int) -> list[str]:
-    """The names of the tenant's active attributes in display order (only the names:
-    the API reads them on every request and needs nothing else)."""
-    return list(
-        CaseAttribute.objects.filter(tenant_id=tenant_id, active=True).values_list(
-            "name", flat=True
+    """The names of the tenant's active attributes in display order (only the names).
+
+    Written as SQL because the API reads them on every request: the ORM spends more
+    Python building this query than the database needs to answer it.
+    """
+    db = router.db_for_read(CaseAttribute)
+    table = connections[db].ops.quote_name(CaseAttribute._meta.db_table)
+    with connections[db].cursor() as cursor:
+        cursor.execute(
+            f"SELECT name FROM {table} WHERE tenant_id = %s AND active = %s "  # noqa: S608 - _meta
+            "ORDER BY position, name",
+            [tenant_id, True],
         )
-    )
+        return [row[0] for row in cursor.fetchall()]
 
 
 def as_api(stored: Any, names: Iterable[str]) -> dict[str, Any]:

@@ -26,3 +26,18 @@ class RateLimitHit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class PagingEpoch(models.Model):
+    """A tenant's counter of moves and deletions of cases (``vorgang.core.paging``).
+
+    Deep pages of the case list start from remembered ids; every change that moves a
+    case out of or into a department, or deletes it, bumps this counter, which tells
+    every process that its remembered ids may have shifted.
+    """
+
+    tenant_id = models.BigIntegerField(primary_key=True)
+    epoch = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"tenant {self.tenant_id}: epoch {self.epoch}"

@@ -26,7 +26,7 @@ from vorgang.accounts import access
 from vorgang.accounts.models import AccessLevel, Department, Organisation, User
 from vorgang.attributes import values as attribute_values
 from vorgang.catalogue.models import OnlineService
-from vorgang.core import batchcache, clock
+from vorgang.core import batchcache, clock, paging
 from vorgang.core.errors import InvalidInput, InvalidTransition, NotFound, PermissionDenied
 
 from . import events, history, numbering, workflow
@@ -755,6 +755,7 @@ def move(actor: Actor, ticket: Ticket | int, department: Department) -> Ticket:
             fields.append("owner")
         _touch(locked, *fields)
         history.record(locked, _actor_id(actor), "updated", "department", old.name, department.name)
+        paging.rows_changed(locked.tenant_id)  # the case leaves one list and joins another
         events.emit(
             events.Event(
                 events.TICKET_UPDATED,
@@ -1073,6 +1074,7 @@ def delete_ticket(actor: Actor, ticket: Ticket | int) -> str:
         Article.objects.filter(ticket=locked).delete()
         pk = locked.pk
         locked.delete()
+        paging.rows_changed(locked.tenant_id)
         logging.getLogger("vorgang.audit").warning(
             "case deleted: id=%s number=%s actor=%s history_entries=%s head=%s",
             pk,
