@@ -284,9 +284,7 @@ def deliver(ctx: IntakeContext, raw: bytes) -> Article | None:
         )
         if ctx.new_case_linked_to is not None:
             services.link(None, ticket, ctx.new_case_linked_to)
-        # The article create_ticket wrote, if it hands it back on the case (a proposal to
-        # tickets.services that spares this query); else read it.
-        article = getattr(ticket, "first_article", None) or ticket.articles.order_by("pk").first()
+        article = ticket.first_article  # create_ticket hands the article back on the case
         ctx.new_case = True
     else:
         article = services.add_article(None, ticket, data)
