@@ -51,7 +51,7 @@ def test_a_blob_that_blob_store_made_is_found(department) -> None:
 def test_a_partial_file_is_rewritten(department) -> None:
     raw = mail(subject="Abgebrochen")
     digest = hashlib.sha256(raw).hexdigest()
-    path = journal.blob_path(digest)
+    path = Blob.path_for(digest)
     if default_storage.exists(path):
         default_storage.delete(path)
     assert default_storage.save(path, ContentFile(raw[:10])) == path  # a write broken off

@@ -13,8 +13,6 @@ import re
 from datetime import timedelta
 from typing import Any
 
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.signals import connection_created
@@ -90,7 +88,7 @@ def _blob_id(digest: str, size: int) -> int:
     look-up and an insert. ``Blob.store`` would look the row up twice, read the file
     back to check it, and insert in a savepoint: 5 statements and a second hash.
     """
-    blob = Blob(sha256=digest, size=size, path=blob_path(digest))
+    blob = Blob(sha256=digest, size=size, path=Blob.path_for(digest))
     Blob.objects.bulk_create(
         [blob], update_conflicts=True, unique_fields=["sha256"], update_fields=["size"]
     )
@@ -125,35 +123,17 @@ def _sync_fully(*, connection: BaseDatabaseWrapper, **_: Any) -> None:
             cursor.execute("PRAGMA synchronous=FULL")
 
 
-def blob_path(digest: str) -> str:
-    """Where ``tickets.models.Blob.store`` keeps the bytes with this SHA-256 (its layout)."""
-    return f"blobs/{digest[:2]}/{digest[2:4]}/{digest}"
-
-
 def write_raw(raw: bytes) -> str:
     """Put the bytes durably (fsynced) where ``Blob.store`` keeps them, without the
     database; returns their SHA-256 (hex), which ``accept`` takes as ``digest``.
 
     Safe in any thread and idempotent. The listener runs it for parallel sessions in a
     pool of threads before it hands the journal row to its one database thread, so
-    their disk flushes overlap instead of queueing behind each other. A file that is
-    there already (the same bytes came before, or a write broke off) is checked, as
-    ``Blob.store`` does, and rewritten if it is partial; a file written here is whole.
+    their disk flushes overlap instead of queueing behind each other.
     """
     digest = hashlib.sha256(raw).hexdigest()
-    path = blob_path(digest)
-    if default_storage.exists(path) and not _holds(path, len(raw), digest):
-        default_storage.delete(path)
-    if not default_storage.exists(path):
-        default_storage.save(path, ContentFile(raw))
+    Blob.put_file(raw, digest)
     return digest
-
-
-def _holds(path: str, size: int, digest: str) -> bool:
-    if default_storage.size(path) != size:
-        return False
-    with default_storage.open(path, "rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest() == digest
 
 
 def request_drain(*, force: bool = False) -> None:

@@ -236,16 +236,29 @@ class Blob(models.Model):
         existing = cls.objects.filter(sha256=digest).first()
         if existing is not None:
             return existing
-        path = f"blobs/{digest[:2]}/{digest[2:4]}/{digest}"
-        if default_storage.exists(path) and not cls._holds(path, len(content), digest):
-            # A write that failed half-way (full disk, crash) left a partial file.
-            default_storage.delete(path)
-        if not default_storage.exists(path):
-            path = default_storage.save(path, ContentFile(content))
+        path = cls.put_file(content, digest)
         blob, _created = cls.objects.get_or_create(
             sha256=digest, defaults={"size": len(content), "path": path}
         )
         return blob
+
+    @staticmethod
+    def path_for(digest: str) -> str:
+        """Where the bytes with this SHA-256 (hex) are kept in the storage."""
+        return f"blobs/{digest[:2]}/{digest[2:4]}/{digest}"
+
+    @classmethod
+    def put_file(cls, content: bytes, digest: str) -> str:
+        """Put the bytes in place (fsynced by the storage), without the database; returns
+        the path. Safe in any thread and idempotent: a file there already is kept if it
+        holds these bytes, and rewritten if a write that failed half-way (full disk,
+        crash) left it partial."""
+        path = cls.path_for(digest)
+        if default_storage.exists(path) and not cls._holds(path, len(content), digest):
+            default_storage.delete(path)
+        if not default_storage.exists(path):
+            path = default_storage.save(path, ContentFile(content))
+        return path
 
     @staticmethod
     def _holds(path: str, size: int, digest: str) -> bool:
