@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMessage, get_connection
 from django.test import Client
 from django.urls import reverse
 
@@ -20,6 +21,11 @@ from .conftest import Case
 
 pytestmark = pytest.mark.django_db
 
+STAMP_FORMAT = "%Y%m%d-%H%M%S"  # how Django's file backend starts a file's name
+STAMP = len("20261128-145238")
+AGE = timedelta(seconds=10)
+AGE_NS = 10 * 10**9
+
 
 @pytest.fixture
 def outbox(settings: Any, tmp_path: Path) -> Path:
@@ -29,11 +35,21 @@ def outbox(settings: Any, tmp_path: Path) -> Path:
 
 
 def age(outbox: Path) -> None:
-    """Make the files written so far older, so that "newest first" does not depend on
-    the file system's timestamp resolution."""
+    """Make the mail written so far 10 s older, so that "newest first" does not depend on
+    the file system's timestamp resolution.
+
+    Both the file's time and the time in its name move back, as if the mail had been sent
+    10 s earlier. Django's file backend names a file by the second it is opened in and by
+    ``id()`` of the backend object, and appends to a file of that name: a mail sent later
+    in the same second by a backend that reuses the freed object's id (CPython often does)
+    would otherwise be appended to the aged file and make it the newest file again.
+    """
     for path in outbox.iterdir():
         stat = path.stat()
-        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns - 10**10))
+        opened = datetime.strptime(path.name[:STAMP], STAMP_FORMAT)
+        older = path.with_name((opened - AGE).strftime(STAMP_FORMAT) + path.name[STAMP:])
+        path.rename(older)
+        os.utime(older, ns=(stat.st_atime_ns, stat.st_mtime_ns - AGE_NS))
 
 
 def write(sender: str, subject: str, body: str = "Text") -> None:
@@ -73,6 +89,59 @@ def test_admin_sees_the_mail_of_own_departments_newest_first(client: Client, mai
     assert "Nachbarstadt" not in html
     assert "Not from a department" not in html
     assert response.context["paginator"].count == 2
+
+
+def listed_subjects(client: Client) -> list[str]:
+    return [mail.subject for mail in client.get(reverse("desk:outbox")).context["page"].object_list]
+
+
+def test_mail_written_into_one_file_is_listed_newest_first(
+    client: Client, outbox: Path, case: Case
+) -> None:
+    """One connection writes both mails into one file: they share the file's time, and the
+    one written later into the file is the newer one."""
+    sender = case.ticket.department.email_address
+    with get_connection() as connection:
+        connection.send_messages(
+            [
+                EmailMessage(subject, "Text", sender, ["someone@example.org"])
+                for subject in ("Written first", "Written second")
+            ]
+        )
+    assert len(list(outbox.iterdir())) == 1
+    client.force_login(AdminFactory())
+    assert listed_subjects(client) == ["Written second", "Written first"]
+
+
+def test_files_of_the_same_time_are_listed_in_one_fixed_order(
+    client: Client, outbox: Path, case: Case
+) -> None:
+    """Files with the same time (a coarse file system, or one clock tick) come by name, the
+    latest name first, so the list does not reshuffle between loads nor its pages repeat
+    or skip a mail."""
+    sender = case.ticket.department.email_address
+    connections = [get_connection() for _ in range(3)]  # all alive: three distinct files
+    for number, connection in enumerate(connections):
+        connection.send_messages(
+            [EmailMessage(f"Mail {number}", "Text", sender, ["someone@example.org"])]
+        )
+    files = list(outbox.iterdir())
+    assert len(files) == 3
+    same = files[0].stat().st_mtime_ns
+    for path in files:
+        os.utime(path, ns=(same, same))
+    subject_of = {
+        path.name: next(
+            line.removeprefix("Subject: ")
+            for line in path.read_text().splitlines()
+            if line.startswith("Subject: ")
+        )
+        for path in files
+    }
+    expected = [subject_of[name] for name in sorted(subject_of, reverse=True)]
+    client.force_login(AdminFactory())
+    assert listed_subjects(client) == expected
+    assert listed_subjects(client) == expected  # the same order on the next load
 
 
 def test_detail_shows_headers_and_the_text_escaped(client: Client, mails: Case) -> None:

@@ -123,6 +123,10 @@ def visible_mail(directory: Path, user: User) -> list[OutboxMail]:
     if not directory.is_dir():
         return []
     files = [p for p in directory.iterdir() if FILE_NAME.match(p.name) and p.is_file()]
+    # The name breaks ties of the time (coarse file systems, one clock tick), so the order
+    # and the pages stay the same from one load to the next. Django names a file by the
+    # second it was opened in and appends to it within that second, so a file's time (its
+    # last message's) can put its earlier messages too high only among mail of that second.
     files.sort(key=lambda p: (p.stat().st_mtime, p.name), reverse=True)
     allowed = tenant_addresses(user)
     found: list[OutboxMail] = []
