@@ -31,6 +31,7 @@ from django.db import connections, router
 from django.utils.translation import gettext as _
 
 from vorgang.accounts.models import Tenant
+from vorgang.core import lookups
 from vorgang.core.errors import InvalidInput
 
 from .models import CHOICE_TYPES, CaseAttribute, DataType
@@ -43,7 +44,12 @@ _MAX_DATETIME_TEXT = 40
 def definitions(tenant: Tenant | int) -> list[CaseAttribute]:
     """The tenant's active attributes in display order."""
     tenant_id = tenant.pk if isinstance(tenant, Tenant) else tenant
-    return list(CaseAttribute.objects.filter(tenant_id=tenant_id, active=True))
+    return lookups.rows(
+        CaseAttribute,
+        "tenant_id = %s AND active = %s",
+        [tenant_id, True],
+        order_by="position, name",
+    )
 
 
 def clean(

@@ -25,8 +25,8 @@ def _ticket(ticket_id: int) -> Ticket | None:
 
 @events.subscribe(events.TICKET_CREATED)
 def owner_of_new_case(event: events.Event) -> None:
-    # Most new cases (all from mail intake) have no owner yet: a cheap query says so.
-    if Ticket.objects.filter(pk=event.ticket_id).values_list("owner_id", flat=True).first() is None:
+    # Most new cases (all from mail intake) have no owner yet; the event names one.
+    if not event.changes.get("owner"):
         return
     ticket = _ticket(event.ticket_id)
     if ticket is not None and ticket.owner is not None:

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
-from django.db.models import Exists, Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -26,7 +26,7 @@ from vorgang.accounts import access
 from vorgang.accounts.models import AccessLevel, Department, Organisation, User
 from vorgang.attributes import values as attribute_values
 from vorgang.catalogue.models import OnlineService
-from vorgang.core import batchcache, clock, paging
+from vorgang.core import batchcache, clock, lookups, paging
 from vorgang.core.errors import InvalidInput, InvalidTransition, NotFound, PermissionDenied
 
 from . import events, history, numbering, workflow
@@ -148,8 +148,8 @@ def state_by_name(name: str | State) -> State:
         return name
     state = batchcache.memo(
         ("state", name),
-        lambda: (
-            State.objects.filter(Q(name=name) | Q(kind=name), active=True).order_by("pk").first()
+        lambda: lookups.first(
+            State, "(name = %s OR kind = %s) AND active = %s", [name, name, True]
         ),
     )
     if state is None:
@@ -163,12 +163,15 @@ def priority_by_name(name: str | int | Priority | None) -> Priority:
     if name is None:
         found = batchcache.memo(
             ("priority", None),
-            lambda: Priority.objects.filter(is_default=True).first() or Priority.objects.first(),
+            lambda: (
+                lookups.first(Priority, "is_default = %s", [True], order_by="level, id")
+                or lookups.first(Priority, "1 = 1", [], order_by="level, id")
+            ),
         )
     elif isinstance(name, int) or str(name).isdigit():
-        found = Priority.objects.filter(level=int(name)).first()
+        found = lookups.first(Priority, "level = %s", [int(name)], order_by="level, id")
     else:
-        found = Priority.objects.filter(name=name).first()
+        found = lookups.first(Priority, "name = %s", [name], order_by="level, id")
     if found is None:
         raise InvalidInput(_("Unknown priority %(name)s.") % {"name": repr(name)})
     return found
@@ -327,7 +330,9 @@ def create_ticket(
             _number_last(ticket, created, changed)
         finally:
             history.end_chain(ticket)
-        events.emit(events.Event(events.TICKET_CREATED, ticket.pk, _actor_id(actor)))
+        # A case that starts with an owner says so: subscribers need no query to learn it.
+        owned = {"owner": (None, ticket.owner_id)} if ticket.owner_id else {}
+        events.emit(events.Event(events.TICKET_CREATED, ticket.pk, _actor_id(actor), changes=owned))
     return ticket
 
 
@@ -356,9 +361,20 @@ def _update_unless_number_taken(ticket: Ticket, fields: list[str]) -> bool:
     index still refuses a duplicate that a concurrent transaction inserts meanwhile.
     """
     ticket.updated_at = timezone.now()  # as auto_now would
-    values = {name: getattr(ticket, name) for name in fields}
-    taken = Ticket.objects.filter(number=ticket.number)
-    return Ticket.objects.filter(pk=ticket.pk).exclude(Exists(taken)).update(**values) == 1
+    # Plain SQL: compiling this UPDATE cost the ORM about 1 ms of Python, all of it
+    # between the draw and the commit. Values are prepared as the ORM prepares them.
+    quote = connection.ops.quote_name
+    columns = [Ticket._meta.get_field(name) for name in fields]
+    table = quote(Ticket._meta.db_table)
+    sql = (
+        f"UPDATE {table} SET {', '.join(f'{quote(f.column)} = %s' for f in columns)} "  # noqa: S608
+        f"WHERE {quote('id')} = %s "
+        f"AND NOT EXISTS (SELECT 1 FROM {table} WHERE {quote('number')} = %s)"
+    )
+    params = [f.get_db_prep_save(getattr(ticket, f.attname), connection) for f in columns]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, ticket.pk, ticket.number])
+        return cursor.rowcount == 1
 
 
 def _save_with_number(ticket: Ticket) -> None:

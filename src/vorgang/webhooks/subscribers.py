@@ -6,7 +6,7 @@ queries and inserts, so a receiver that hangs or is down never slows that reques
 
 from __future__ import annotations
 
-from vorgang.core import batchcache
+from vorgang.core import batchcache, lookups
 from vorgang.tickets import events
 
 from .dispatch import DOMAIN_EVENTS
@@ -24,4 +24,4 @@ def queue_webhook_deliveries(event: events.Event) -> None:
 def _any_active() -> bool:
     from .models import Webhook
 
-    return Webhook.objects.filter(active=True).exists()
+    return lookups.exists(Webhook, "active = %s", [True])
