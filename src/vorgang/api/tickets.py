@@ -215,6 +215,30 @@ def _with_tags(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
+def _rows_by_pk(user: User, pk: int) -> list[dict[str, Any]]:
+    """``ticket_rows`` of case ``pk`` in ``user``'s tenant, without expanded names.
+
+    Written as SQL for the answer to every create and update: the ORM spent about 1 ms
+    of Python compiling the same query. ``raw`` still converts the values as the ORM does.
+    """
+    article_count, last_actor = _counts(user.is_citizen)
+    names = _sql_names()
+    sql = (
+        f"SELECT {names['ticket']}.*, ({article_count.sql}) AS api_article_count, "  # noqa: S608
+        f"({last_actor.sql}) AS api_updated_by_id FROM {names['ticket']} "
+        f"WHERE {names['ticket']}.id = %s AND {names['ticket']}.tenant_id = %s"
+    )
+    params = [*article_count.params, *last_actor.params, pk, user.tenant_id]
+    return [
+        {
+            **{name: getattr(ticket, name) for name in ROW_COLUMNS},
+            "api_article_count": getattr(ticket, "api_article_count"),  # noqa: B009 - raw's column
+            "api_updated_by_id": getattr(ticket, "api_updated_by_id"),  # noqa: B009
+        }
+        for ticket in Ticket.objects.raw(sql, params)
+    ]
+
+
 def _many_out(user: User, rows: list[dict[str, Any]], expand: bool) -> list[dict[str, Any]]:
     """The JSON of ``rows`` (all of ``user``'s tenant: the selectors keep to it)."""
     if not rows:
@@ -233,7 +257,11 @@ def _one_out(user: User, qs: QuerySet[Ticket], expand: bool) -> dict[str, Any] |
 
 def _fresh(user: User, pk: int, expand: bool = False) -> dict[str, Any]:
     """The JSON of case ``pk`` as it is now (after a change the caller was allowed)."""
-    found = _one_out(user, Ticket.objects.filter(pk=pk, tenant_id=user.tenant_id), expand)
+    if expand:
+        found = _one_out(user, Ticket.objects.filter(pk=pk, tenant_id=user.tenant_id), expand)
+    else:
+        rows = _rows_by_pk(user, pk)
+        found = _many_out(user, rows, expand)[0] if rows else None
     if found is None:
         raise NotFound(_("This case does not exist or you may not see it."))
     return found

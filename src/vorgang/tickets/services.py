@@ -364,14 +364,15 @@ def _update_unless_number_taken(ticket: Ticket, fields: list[str]) -> bool:
     # Plain SQL: compiling this UPDATE cost the ORM about 1 ms of Python, all of it
     # between the draw and the commit. Values are prepared as the ORM prepares them.
     quote = connection.ops.quote_name
-    columns = [Ticket._meta.get_field(name) for name in fields]
+    by_name = {field.name: field for field in Ticket._meta.concrete_fields}
+    columns = [(by_name[name], str(by_name[name].column)) for name in fields]
     table = quote(Ticket._meta.db_table)
     sql = (
-        f"UPDATE {table} SET {', '.join(f'{quote(f.column)} = %s' for f in columns)} "  # noqa: S608
+        f"UPDATE {table} SET {', '.join(f'{quote(column)} = %s' for _f, column in columns)} "  # noqa: S608
         f"WHERE {quote('id')} = %s "
         f"AND NOT EXISTS (SELECT 1 FROM {table} WHERE {quote('number')} = %s)"
     )
-    params = [f.get_db_prep_save(getattr(ticket, f.attname), connection) for f in columns]
+    params = [f.get_db_prep_save(getattr(ticket, f.attname), connection) for f, _c in columns]
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, ticket.pk, ticket.number])
         return cursor.rowcount == 1
