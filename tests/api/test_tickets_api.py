@@ -230,13 +230,14 @@ def test_create_with_custom_attributes(client: Client, headers, tenant) -> None:
 def test_create_checks_attributes_once_and_indexes_the_case_once(
     client: Client, headers, tenant, settings
 ) -> None:
-    """A new case is two events (the case, its first article): one re-index task, one
-    look for webhooks, and the attribute definitions read once for the check."""
+    """A new case is two events (the case, its first article): one re-index (right after
+    the commit, no task), one look for webhooks, and the attribute definitions read once
+    for the check."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
     from django_tasks_db.models import DBTaskResult
 
-    settings.VORGANG_SEARCH_SYNC = False  # as on PostgreSQL: the worker indexes
+    settings.VORGANG_SEARCH_SYNC = False  # as on PostgreSQL: the worker indexes changes
     CaseAttribute.objects.create(
         tenant=tenant, name="aktenzeichen", label_de="Aktenzeichen", data_type="text"
     )
@@ -254,8 +255,8 @@ def test_create_checks_attributes_once_and_indexes_the_case_once(
     assert len([s for s in sql if 'FROM "webhooks_webhook"' in s]) == 1
     # One transaction, no savepoints: the service checks its input before it writes.
     assert not [s for s in sql if "SAVEPOINT" in s]
-    reindex = DBTaskResult.objects.filter(task_path__startswith="vorgang.search.tasks.")
-    assert [task.args_kwargs["args"] for task in reindex] == [[[ticket.pk]]]
+    assert not DBTaskResult.objects.filter(task_path__startswith="vorgang.search.tasks.").exists()
+    assert len([s for s in sql if "INSERT INTO search_searchdocument" in s]) == 1
     # The history has the attribute although the service did not check it a second time.
     assert ticket.history.filter(action="updated", field="aktenzeichen", new_value="A-1").exists()
 

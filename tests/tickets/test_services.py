@@ -435,24 +435,37 @@ def test_the_first_article_comes_back_on_the_case_and_its_event_says_it_opens_it
     assert services.create_ticket(None, department=department, title="y").first_article is None
 
 
-def test_a_new_case_with_its_article_is_indexed_once(
-    settings, django_capture_on_commit_callbacks
+def test_a_new_case_with_its_article_is_indexed_once_and_at_once(
+    settings, django_capture_on_commit_callbacks, monkeypatch
 ) -> None:
-    """Two events (the case, its first article), one re-index of the case."""
+    """Two events (the case, its first article), one re-index of the case, right after
+    the commit even where later changes go to the worker (PostgreSQL)."""
     from django_tasks_db.models import DBTaskResult
 
-    settings.VORGANG_SEARCH_SYNC = False  # as on PostgreSQL: a task for the worker
+    from vorgang.search import indexing
+
+    settings.VORGANG_SEARCH_SYNC = False  # as on PostgreSQL: changes are a worker's task
+    indexed: list[list[int]] = []
+    original = indexing.index
+
+    def counting(ticket_ids, docs=None):
+        indexed.append(list(ticket_ids))
+        return original(ticket_ids, docs)
+
+    monkeypatch.setattr(indexing, "index", counting)
     department = DepartmentFactory()
     with django_capture_on_commit_callbacks(execute=True):
         ticket = services.create_ticket(
             None, department=department, title="x", article=services.ArticleInput(body="b")
         )
     reindex = DBTaskResult.objects.filter(task_path__startswith="vorgang.search.tasks.")
-    assert [task.args_kwargs["args"] for task in reindex] == [[ticket.pk]]
-    # A reply is indexed on its own.
+    assert indexed == [[ticket.pk]]
+    assert not reindex.exists()
+    # A reply is a task for the worker.
     with django_capture_on_commit_callbacks(execute=True):
         services.add_article(None, ticket, services.ArticleInput(body="Antwort"))
-    assert reindex.all().count() == 2
+    assert [task.args_kwargs["args"] for task in reindex] == [[ticket.pk]]
+    assert indexed == [[ticket.pk]]
 
 
 def test_no_event_when_the_change_fails(

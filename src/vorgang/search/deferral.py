@@ -18,7 +18,8 @@ from contextvars import ContextVar
 
 log = logging.getLogger(__name__)
 
-_pending: ContextVar[set[int] | None] = ContextVar("vorgang_search_deferred", default=None)
+# The cases noted in the running block, each with whether it was created in it.
+_pending: ContextVar[dict[int, bool] | None] = ContextVar("vorgang_search_deferred", default=None)
 
 
 @contextmanager
@@ -27,31 +28,32 @@ def deferred() -> Iterator[None]:
     if _pending.get() is not None:  # nested: the outer block indexes
         yield
         return
-    noted: set[int] = set()
+    noted: dict[int, bool] = {}
     token = _pending.set(noted)
     try:
         yield
     finally:
         _pending.reset(token)
         if noted:
-            _flush(sorted(noted))
+            _flush(sorted(noted), {pk for pk, new in noted.items() if new})
 
 
-def _flush(ticket_ids: list[int]) -> None:
+def _flush(ticket_ids: list[int], new: set[int]) -> None:
     from . import indexing, tasks
 
     try:
-        indexing.refresh_many(ticket_ids)
+        indexing.refresh_many(ticket_ids, new=new)
     except Exception:
         # The changes are committed; the worker gets a second chance, as in ``refresh``.
         log.exception("indexing %d cases failed; queued for the worker", len(ticket_ids))
         tasks.reindex_tickets.enqueue(ticket_ids)
 
 
-def defer(ticket_id: int) -> bool:
-    """Note a case for the enclosing ``deferred`` block; False when there is none."""
+def defer(ticket_id: int, *, new: bool = False) -> bool:
+    """Note a case for the enclosing ``deferred`` block (``new``: created in it); False
+    when there is none."""
     noted = _pending.get()
     if noted is None:
         return False
-    noted.add(ticket_id)
+    noted[ticket_id] = noted.get(ticket_id, False) or new
     return True

@@ -30,9 +30,11 @@ def reindex_case(event: events.Event) -> None:
         # The first article of a new case: the case's own event, emitted after it in the
         # same transaction and so delivered right after it, indexes both at once.
         return
-    # In a batch (mail intake) the case is indexed once at the batch's end.
-    if not deferral.defer(event.ticket_id):
-        indexing.refresh(event.ticket_id)
+    # In a batch (mail intake) the case is indexed once at the batch's end. A new case
+    # is indexed at once on every engine (see indexing).
+    new = event.name == events.TICKET_CREATED
+    if not deferral.defer(event.ticket_id, new=new):
+        indexing.refresh(event.ticket_id, new=new)
 
 
 @receiver(post_save, sender=User, dispatch_uid="search.citizen_changed")

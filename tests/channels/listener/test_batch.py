@@ -142,9 +142,11 @@ def test_every_touched_case_is_indexed_once_at_the_end_of_the_batch(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_with_a_search_worker_a_batch_queues_one_indexing_task(
+def test_with_a_search_worker_a_batch_indexes_its_new_cases_and_queues_one_task(
     department: Department, settings
 ) -> None:
+    """New cases are indexed at the batch's end in the batch itself (no task); replies to
+    earlier cases go to the search worker in one task for the batch, not one per event."""
     settings.VORGANG_SEARCH_SYNC = False  # the PostgreSQL default: the worker indexes
     for i in range(3):
         accept(message(subject=f"Anfrage {i}", message_id=f"<task{i}@example.org>"))
@@ -152,15 +154,22 @@ def test_with_a_search_worker_a_batch_queues_one_indexing_task(
 
     intake.drain()
 
-    tasks = list(
-        DBTaskResult.objects.filter(task_path__startswith="vorgang.search.tasks.").values_list(
-            "task_path", "args_kwargs"
-        )
-    )
-    assert len(tasks) == 1, tasks  # one for the batch, not one per event (six)
+    search_tasks = DBTaskResult.objects.filter(task_path__startswith="vorgang.search.tasks.")
+    cases = sorted(Ticket.objects.values_list("pk", flat=True))
+    assert len(cases) == 3
+    assert not search_tasks.exists()
+    assert sorted(SearchDocument.objects.values_list("ticket_id", flat=True)) == cases
+
+    for ticket in Ticket.objects.all():
+        accept(message(subject=f"Re: [Vorgang#{ticket.number}] Nachtrag"))
+    intake.drain()
+
+    tasks = list(search_tasks.values_list("task_path", "args_kwargs"))
+    assert len(tasks) == 1, tasks  # one for the batch, not one per event (three)
     path, args_kwargs = tasks[0]
     assert path == "vorgang.search.tasks.reindex_tickets"
-    assert sorted(args_kwargs["args"][0]) == sorted(Ticket.objects.values_list("pk", flat=True))
+    assert sorted(args_kwargs["args"][0]) == cases
+    assert Ticket.objects.count() == 3  # the replies were threaded into their cases
 
 
 @pytest.mark.django_db(transaction=True)
