@@ -653,6 +653,8 @@ def test_history_in_zammads_shape(client: Client, headers, ticket, agent) -> Non
 def test_unknown_ids_are_404(client: Client, headers) -> None:
     for method, path in [
         ("GET", "/tickets/999999"),
+        ("GET", f"/tickets/{2**80}"),  # beyond any engine's integers
+        ("GET", f"/tickets/{2**63}"),
         ("PUT", "/tickets/999999"),
         ("GET", "/ticket_history/999999"),
         ("PUT", "/ticket_merge/999999/1"),

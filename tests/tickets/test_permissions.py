@@ -190,3 +190,31 @@ def test_moving_needs_create_in_the_receiving_department() -> None:
     assert moved.department == target
     # The owner had no full access in the new department, so the case is unassigned.
     assert moved.owner is None
+
+
+def test_may_see_draws_the_same_wall_as_visible_tickets() -> None:
+    """may_see (one case read by id in plain SQL) and visible_tickets (the query) agree
+    for every kind of person, every level and every case, across departments and tenants."""
+    department, other = DepartmentFactory(), DepartmentFactory()
+    citizen = CitizenFactory()
+    elsewhere = TenantFactory()
+    cases = [
+        TicketFactory(department=department, citizen=citizen),
+        TicketFactory(department=department),
+        TicketFactory(department=other, citizen=citizen),
+        TicketFactory(department=DepartmentFactory(tenant=elsewhere)),
+    ]
+    people = [AdminFactory(), citizen, CitizenFactory(), CitizenFactory(tenant=elsewhere)]
+    people += [AgentFactory(departments={department: [level]}) for level in LEVELS]
+    people += [AgentFactory(departments={other: ["full"], department: ["overview"]})]
+    people += [AgentFactory(departments={department: ["full"]}, is_active=False)]
+    for person in people:
+        for level in ("read", "overview"):
+            visible = set(selectors.visible_tickets(person, level).values_list("pk", flat=True))
+            for case in cases:
+                row = Ticket.objects.values("tenant_id", "department_id", "citizen_id").get(
+                    pk=case.pk
+                )
+                assert selectors.may_see(person, row, level) == (case.pk in visible)
+                assert selectors.may_see(person, case, level) == (case.pk in visible)
+    assert any(selectors.may_see(person, cases[0]) for person in people)  # not all walls

@@ -6,6 +6,9 @@ between tenants and departments is drawn in one place.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
@@ -19,12 +22,25 @@ from .models import Article, Attachment, History, Link, Ticket
 
 def visible_tickets(user: User, level: str = AccessLevel.OVERVIEW) -> QuerySet[Ticket]:
     """The cases ``user`` may list (overview) or open (read)."""
+    # The same rules as may_see, as a query.
     base = Ticket.objects.filter(tenant_id=user.tenant_id)
     if not user.is_active:
         return base.none()
     if user.is_citizen:
         return base.filter(citizen=user)
     return base.filter(department_id__in=access.departments_with(user, level))
+
+
+def may_see(user: User, case: Ticket | Mapping[str, Any], level: str = AccessLevel.READ) -> bool:
+    """Whether ``user`` may see one case already read (a ``Ticket`` or a row with its
+    ``tenant_id``, ``department_id`` and ``citizen_id``): visible_tickets' rules, for a
+    caller that read the row without them (one case by id, in plain SQL)."""
+    row = case if isinstance(case, Mapping) else case.__dict__
+    if not user.is_active or row["tenant_id"] != user.tenant_id:
+        return False
+    if user.is_citizen:
+        return bool(row["citizen_id"] == user.pk)
+    return row["department_id"] in access.departments_with(user, level)
 
 
 def visible_ticket_ids(user: User, level: str, start: int, size: int) -> QuerySet[Ticket, int]:
