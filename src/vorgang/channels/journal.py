@@ -145,12 +145,13 @@ def request_drain(*, force: bool = False) -> None:
     """
     from .tasks import drain_inbound
 
-    if not force and _drain_waiting(drain_inbound):
+    if not force and task_waiting(drain_inbound):
         return
     drain_inbound.enqueue()
 
 
-def _drain_waiting(task: Any) -> bool:
+def task_waiting(task: Any) -> bool:
+    """Whether a run of ``task`` is queued and not started yet (database backend only)."""
     from django_tasks.base import TaskResultStatus
     from django_tasks_db.backend import DatabaseBackend
     from django_tasks_db.models import DBTaskResult

@@ -209,3 +209,28 @@ class AutomaticMail(models.Model):
 
     def __str__(self) -> str:
         return f"automatic mail {self.pk} ({self.sent_at:%Y-%m-%d %H:%M})"
+
+
+class PendingConfirmation(models.Model):
+    """A confirmation mail of the mail intake, waiting for ``send_confirmations``.
+
+    The worker's drain writes the row with the confirmation article, in the message's
+    transaction, instead of queueing one ``deliver_article`` task per confirmation:
+    one task then sends the confirmations of a whole batch (a task costs the worker
+    about 2 ms of claiming and recording besides the work itself). The row is
+    committed with the article, so a worker killed before the batch's task was
+    queued leaves it here for the next one (``confirmations.recover``). A row is
+    claimed (``claimed_at``) before its mail goes out and deleted after; a claim older
+    than ``confirmations.CLAIM_EXPIRES`` counts as abandoned by a dead worker.
+    """
+
+    article = models.OneToOneField(Article, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField()
+    claimed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("pending confirmation")
+        verbose_name_plural = _("pending confirmations")
+
+    def __str__(self) -> str:
+        return f"pending confirmation of article {self.article_id}"

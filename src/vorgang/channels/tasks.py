@@ -7,9 +7,20 @@ from django_tasks import task
 
 @task()
 def process_inbound(inbound_id: int) -> str:
+    from .email import confirmations
     from .email.intake import process
 
-    return process(inbound_id)
+    # Its confirmation as a pending row, committed with the case (see confirmations).
+    with confirmations.batched():
+        return process(inbound_id)
+
+
+@task()
+def send_confirmations() -> int:
+    """Send the confirmations that drain batches left (see ``email.confirmations``)."""
+    from .email.confirmations import send_pending
+
+    return send_pending()
 
 
 @task()

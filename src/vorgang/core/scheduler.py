@@ -36,6 +36,7 @@ JOBS: list[tuple[str, str, float]] = [
     ("imap", "vorgang.channels.imap.poll_due_mailboxes", 15),
     ("portal-deadlines", "vorgang.portal.deadlines.run_due", 300),
     ("search-catch-up", "vorgang.channels.email.intake.index_missed", 60),
+    ("confirmation-recovery", "vorgang.channels.email.confirmations.recover", 60),
 ]
 
 # A journal entry left received/processing this long is taken as abandoned by a dead worker.

@@ -32,6 +32,7 @@ from django.utils.translation import gettext as _
 
 from vorgang.accounts.models import AccessLevel, Department, User
 from vorgang.channels import addressing
+from vorgang.channels.email import confirmations
 from vorgang.channels.email.filters.loop_guard import own_loop_value
 from vorgang.core.errors import InvalidInput
 from vorgang.tickets import services
@@ -449,14 +450,10 @@ def queue_confirmation(
                 send=True,
             ),
         )
-        transaction.on_commit(lambda: _enqueue(article.pk))
+        # Sent once the case is committed: by a task of its own, or inside the worker's
+        # drain with the batch's other confirmations in one task.
+        confirmations.queue(article.pk)
     return article
-
-
-def _enqueue(article_id: int) -> None:
-    from vorgang.tickets.tasks import deliver_article
-
-    deliver_article.enqueue(article_id)
 
 
 # --- the message the delivery task sends ----------------------------------------------------
