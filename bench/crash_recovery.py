@@ -12,7 +12,8 @@ the journal has no ``received``/``processing`` entry left, and checks:
 
 - exactly N articles carry the N Message-IDs sent, none twice;
 - no journal entry failed; copies the MTA sent twice ended as ``duplicate``;
-- every case's history chain verifies.
+- every case's history chain verifies;
+- no confirmation mail is lost: each one not sent yet still has a pending row or a task.
 
     .venv/bin/python bench/crash_recovery.py [--n 1000] [--worker-kills 4] [--listener-kills 1]
 
@@ -183,6 +184,37 @@ def main() -> int:
         return run(args, env, data_dir)
 
 
+def unsent_without_a_way_out() -> tuple[int, dict[str, int]]:
+    """Confirmation mails that are queued but that nothing will send (lost by a kill), and
+    the confirmations by delivery status.
+
+    A queued confirmation is on its way while a ``PendingConfirmation`` row (the drain's
+    batch, sent by ``send_confirmations``; a killed worker's claim expires) or a
+    ``deliver_article`` task waits for it.
+    """
+    from django_tasks_db.models import DBTaskResult
+
+    from vorgang.channels.models import PendingConfirmation
+    from vorgang.tickets.models import Article, DeliveryStatus, SenderKind
+
+    system = Article.objects.filter(sender=SenderKind.SYSTEM, kind="email")
+    by_status: dict[str, int] = {}
+    for status in system.values_list("delivery_status", flat=True):
+        by_status[str(status)] = by_status.get(str(status), 0) + 1
+    queued = set(system.filter(delivery_status=DeliveryStatus.QUEUED).values_list("pk", flat=True))
+    pending = set(PendingConfirmation.objects.values_list("article_id", flat=True))
+    tasks = {
+        args[0]
+        for args in (
+            t.args_kwargs.get("args") or [None]
+            for t in DBTaskResult.objects.filter(
+                task_path="vorgang.tickets.tasks.deliver_article", status__in=["READY", "RUNNING"]
+            )
+        )
+    }
+    return len(queued - pending - tasks), dict(sorted(by_status.items()))
+
+
 def run(args: argparse.Namespace, env: dict[str, str], data_dir: Path) -> int:
     n = args.n
     database = engine_name(env)
@@ -309,6 +341,9 @@ def run(args: argparse.Namespace, env: dict[str, str], data_dir: Path) -> int:
                 print(f"failed x{count}: {error}")
         if breaks:
             problems.append(f"{len(breaks)} history chains broken")
+        lost_confirmations, confirmations = unsent_without_a_way_out()
+        if lost_confirmations:
+            problems.append(f"{lost_confirmations} confirmations queued with nothing to send them")
 
         print(f"database:                 {database}")
         print(f"messages sent:            {n}")
@@ -322,6 +357,7 @@ def run(args: argparse.Namespace, env: dict[str, str], data_dir: Path) -> int:
         print(f"cases:                    {Ticket.objects.count()}")
         print(f"articles with sent ids:   {len(articles)} ({len(set(articles))} distinct)")
         print(f"history chains verified:  {Ticket.objects.count() - len(breaks)} ok")
+        print(f"confirmations:            {confirmations}")
         print(f"time: sending {sent_at - started:.1f}s, until all stored {finished - started:.1f}s")
         print(f"throughput under kills:   {n / (finished - started):.1f} messages/s")
         if problems:

@@ -10,7 +10,14 @@ alternative, 10% with a 200 KB attachment, 30% replies to existing cases: half b
    memory (RSS summed over ``serve`` and all its processes, sampled from /proc);
 2. parses the same messages with the bare standard library (``email.message_from_bytes``
    with ``policy.default``, then every part walked and decoded), the practical limit;
-3. prints the ratio of the two against the target of 40%.
+3. prints the ratio of the two against the target of 40%, and where the CPU went during
+   the run: ms of CPU per message for each process of ``serve`` (by name), this script's
+   LMTP client, on PostgreSQL the server's processes for the run's database, and the
+   share of the machine that stayed idle (other work on the VM shows as the difference
+   between "of the machine" and the sum of the processes).
+
+The messages are built before the clock starts and read back from a file during the
+run (``--build-during-run``: built by the sessions as they send, as before 2026-11-28).
 
 SQLite in a fresh data dir by default; with DATABASE_URL set, a scratch database on that
 PostgreSQL server (dropped afterwards).
@@ -35,7 +42,9 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import email
+import os
 import platform
 import random
 import signal
@@ -50,6 +59,7 @@ from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from common import (
     MemorySampler,
@@ -57,6 +67,8 @@ from common import (
     die_with_parent,
     engine_name,
     free_port,
+    process_name,
+    process_tree,
     run_vorgang,
     scratch_environment,
     setup_django,
@@ -164,12 +176,48 @@ def bare_parse_rate(n: int, seeds: list[Seed]) -> tuple[float, int]:
 # --- sending ----------------------------------------------------------------------------
 
 
+class Prepared:
+    """Messages built before the clock starts, kept in one file (not in memory: 20,000
+    messages are 570 MB); each session reads its next message back from the page cache.
+
+    Building a message with ``email.message`` costs about as much CPU as the listener
+    spends to accept it; that is the MTA's work, not ours, so it stays out of the
+    measured run on the same two cores (before 2026-11-28 14:00 UTC the sessions
+    built their messages during the run, which took ~4 ms of CPU per message from
+    the machine the run is measured on).
+    """
+
+    def __init__(self, path: Path, n: int, seeds: list[Seed], kind_of: str) -> None:
+        self.path = path
+        self.spans: list[tuple[str, int, int]] = []  # (Message-ID, offset, length)
+        offset = 0
+        with path.open("wb") as out:
+            for i in range(n):
+                message_id, raw = make_message(i, seeds, kind_of=kind_of)
+                out.write(raw)
+                self.spans.append((message_id, offset, len(raw)))
+                offset += len(raw)
+
+    def read(self, handle: BinaryIO, i: int) -> tuple[str, bytes]:
+        message_id, offset, length = self.spans[i]
+        handle.seek(offset)
+        return message_id, handle.read(length)
+
+
 class Sender(threading.Thread):
     """One LMTP session, sending messages ``start, start+step, ...`` (an MTA's connection)."""
 
-    def __init__(self, port: int, indexes: range, seeds: list[Seed], kind_of: str) -> None:
+    def __init__(
+        self,
+        port: int,
+        indexes: range,
+        seeds: list[Seed],
+        kind_of: str,
+        prepared: Prepared | None = None,
+    ) -> None:
         super().__init__(daemon=True)
         self.port, self.indexes, self.seeds, self.kind_of = port, indexes, seeds, kind_of
+        self.prepared = prepared
         self.ids: list[str] = []
         self.bytes = 0
         self.error: BaseException | None = None
@@ -177,23 +225,124 @@ class Sender(threading.Thread):
     def run(self) -> None:
         try:
             client = smtplib.LMTP("127.0.0.1", self.port, timeout=120)
-            for i in self.indexes:
-                message_id, raw = make_message(i, self.seeds, kind_of=self.kind_of)
-                refused = client.sendmail("mta@bench.example", [DEPARTMENT], raw)
-                if refused:
-                    raise RuntimeError(f"refused: {refused}")
-                self.ids.append(message_id)
-                self.bytes += len(raw)
+            with contextlib.ExitStack() as stack:
+                handle = (
+                    stack.enter_context(self.prepared.path.open("rb"))
+                    if self.prepared is not None
+                    else None
+                )
+                for i in self.indexes:
+                    if self.prepared is not None and handle is not None:
+                        message_id, raw = self.prepared.read(handle, i)
+                    else:
+                        message_id, raw = make_message(i, self.seeds, kind_of=self.kind_of)
+                    refused = client.sendmail("mta@bench.example", [DEPARTMENT], raw)
+                    if refused:
+                        raise RuntimeError(f"refused: {refused}")
+                    self.ids.append(message_id)
+                    self.bytes += len(raw)
             client.quit()
         except BaseException as exc:
             self.error = exc
 
 
-def send_all(port: int, n: int, seeds: list[Seed], connections: int, kind_of: str) -> list[Sender]:
-    senders = [Sender(port, range(k, n, connections), seeds, kind_of) for k in range(connections)]
+def send_all(
+    port: int,
+    n: int,
+    seeds: list[Seed],
+    connections: int,
+    kind_of: str,
+    prepared: Prepared | None = None,
+) -> list[Sender]:
+    senders = [
+        Sender(port, range(k, n, connections), seeds, kind_of, prepared) for k in range(connections)
+    ]
     for sender in senders:
         sender.start()
     return senders
+
+
+# --- CPU accounting ---------------------------------------------------------------------
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU seconds of ``pid`` so far (0 if it is gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _database_backends(database: str) -> list[int]:
+    """The PostgreSQL server processes serving ``database`` (on this machine)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if command.startswith(b"postgres: ") and f" {database} ".encode() in command:
+            found.append(int(entry.name))
+    return found
+
+
+def machine_ticks() -> tuple[int, int]:
+    """(all, idle) clock ticks of every CPU together, from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return sum(values[:8]), values[3] + values[4]  # idle and iowait count as idle
+
+
+def _database_name(env: dict[str, str]) -> str:
+    """The scratch PostgreSQL database of the run; empty on SQLite."""
+    from urllib.parse import urlsplit
+
+    url = env.get("DATABASE_URL", "")
+    return urlsplit(url).path.lstrip("/") if url else ""
+
+
+class CpuAccount:
+    """CPU seconds per process of a tree between ``start`` and ``stop``, by name.
+
+    Where the cores go during the run: ``serve``'s children (web, worker, lmtp, scheduler),
+    this script (the LMTP client sessions and the polling), on PostgreSQL the server's
+    processes for the run's database, and how much of the machine stayed idle. The
+    processes are looked up at both ends (one that ended during the run is missed).
+    """
+
+    def __init__(self, root: int, database: str = "") -> None:
+        self.root = root
+        self.database = database  # PostgreSQL: its server processes for this database count
+        self.before: dict[int, tuple[str, float]] = {}
+        self.by_name: dict[str, float] = {}
+        self.idle_share = 0.0
+        self.machine_seconds = 0.0
+
+    def _snapshot(self) -> dict[int, tuple[str, float]]:
+        found = {pid: (process_name(pid), cpu_seconds(pid)) for pid in process_tree(self.root)}
+        found[os.getpid()] = ("bench client", time.process_time())
+        if self.database:
+            for pid in _database_backends(self.database):
+                found[pid] = ("postgres", cpu_seconds(pid))
+        return found
+
+    def start(self) -> None:
+        self.before = self._snapshot()
+        self._ticks = machine_ticks()
+
+    def stop(self) -> None:
+        after = self._snapshot()
+        total, idle = machine_ticks()
+        total -= self._ticks[0]
+        idle -= self._ticks[1]
+        self.idle_share = idle / total if total else 0.0
+        self.machine_seconds = total / os.sysconf("SC_CLK_TCK")
+        for pid, (name, seconds) in after.items():
+            spent = seconds - self.before.get(pid, (name, 0.0))[1]
+            self.by_name[name] = self.by_name.get(name, 0.0) + spent
 
 
 # --- main -------------------------------------------------------------------------------
@@ -208,6 +357,11 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the data directory")
     parser.add_argument(
         "--split", action="store_true", help="measure the listener and the worker apart"
+    )
+    parser.add_argument(
+        "--build-during-run",
+        action="store_true",
+        help="the LMTP sessions build their messages during the run (as before 2026-11-28)",
     )
     parser.add_argument(
         "--in-process",
@@ -271,6 +425,7 @@ def run_in_process(args: argparse.Namespace, env: dict[str, str]) -> int:
         Article.objects.filter(message_id__in=seed_ids).values_list("message_id", "ticket__number")
     )
     seeds = [Seed(str(by_id[mid]), mid) for mid in seed_ids]
+    _run_queued_tasks()  # the seeds' confirmations: not part of the measured run
 
     messages = generate(args.n, seeds, "m")
     reset_queries()
@@ -297,6 +452,17 @@ def run_in_process(args: argparse.Namespace, env: dict[str, str]) -> int:
         if profile is not None:
             profile.disable()
         drain_cpu, drain_wall = time.process_time() - cpu, time.monotonic() - wall
+    # What the drain left for the worker (confirmation mails, attachment text for search):
+    # the queued tasks, run as the worker runs them, with its claim and bookkeeping.
+    tasks_before = _task_counts(finished=True)
+    cpu, wall = time.process_time(), time.monotonic()
+    _run_queued_tasks()
+    tasks_cpu, tasks_wall = time.process_time() - cpu, time.monotonic() - wall
+    tasks_run = {
+        path: count - tasks_before.get(path, 0)
+        for path, count in _task_counts(finished=True).items()
+        if count > tasks_before.get(path, 0)
+    }
     articles = Article.objects.filter(message_id__startswith="<m").count()
     connection.close()
     n = args.n
@@ -308,6 +474,12 @@ def run_in_process(args: argparse.Namespace, env: dict[str, str]) -> int:
     print(
         f"drain:         {n / drain_wall:8.1f} messages/s, {1000 * drain_cpu / n:.2f} ms CPU "
         f"and {len(drained) / n:.1f} SQL statements per message"
+    )
+    print(
+        f"queued tasks:  {n / tasks_wall:8.1f} messages/s, {1000 * tasks_cpu / n:.2f} ms CPU per "
+        f"message for {sum(tasks_run.values())} tasks ("
+        + ", ".join(f"{path.rsplit('.', 1)[-1]} {count}" for path, count in tasks_run.items())
+        + ")"
     )
     if accept_profile is not None:
         print("\nProfile of accept:")
@@ -325,6 +497,37 @@ def run_in_process(args: argparse.Namespace, env: dict[str, str]) -> int:
     ok = done == n and articles == n
     print("RESULT: " + ("OK" if ok else f"FAILED: {articles} articles for {n} messages"))
     return 0 if ok else 1
+
+
+def _task_counts(*, finished: bool = False) -> dict[str, int]:
+    """Task rows by task path (only those that finished, with ``finished``)."""
+    from django.db.models import Count
+    from django_tasks_db.models import DBTaskResult
+
+    rows = DBTaskResult.objects.all()
+    if finished:
+        rows = rows.filter(status__in=["SUCCESSFUL", "FAILED"])
+    return dict(rows.values_list("task_path").annotate(c=Count("pk")).order_by())
+
+
+def _run_queued_tasks() -> None:
+    """Run every waiting task in this process with the worker of ``vorgang worker``."""
+    import logging
+
+    from django_tasks_db.management.commands.db_worker import Worker
+
+    logging.getLogger("django_tasks").setLevel(logging.WARNING)
+    logging.getLogger("django_tasks_db").setLevel(logging.WARNING)
+    Worker(
+        queue_names=["*"],
+        interval=0,
+        batch=True,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=None,
+        worker_id="bench",
+        excluded_queue_names=[],
+    ).run()
 
 
 def statement_kinds(queries: list[dict[str, str]]) -> list[tuple[int, str]]:
@@ -407,8 +610,11 @@ def run_split(args: argparse.Namespace, env: dict[str, str], data_dir: Path) -> 
         worker.send_signal(signal.SIGTERM)
         worker.wait(timeout=30)
 
+        prepared = (
+            None if args.build_during_run else Prepared(data_dir / "messages.bin", n, seeds, "m")
+        )
         started = time.monotonic()
-        senders = send_all(port, n, seeds, args.connections, "m")
+        senders = send_all(port, n, seeds, args.connections, "m", prepared)
         for sender in senders:
             sender.join()
             if sender.error:
@@ -449,6 +655,18 @@ def run_split(args: argparse.Namespace, env: dict[str, str], data_dir: Path) -> 
     return 0
 
 
+def work_left() -> tuple[int, int]:
+    """(confirmation mails not sent yet, tasks waiting) at this moment."""
+    from django_tasks_db.models import DBTaskResult
+
+    from vorgang.tickets.models import Article, DeliveryStatus, SenderKind
+
+    unsent = Article.objects.filter(
+        sender=SenderKind.SYSTEM, delivery_status=DeliveryStatus.QUEUED
+    ).count()
+    return unsent, DBTaskResult.objects.filter(status="READY").count()
+
+
 def run(args: argparse.Namespace, env: dict[str, str], data_dir: Path) -> int:
     n = args.n
     database = engine_name(env)
@@ -482,6 +700,9 @@ def run(args: argparse.Namespace, env: dict[str, str], data_dir: Path) -> int:
         # Existing cases for the replies (not timed).
         seeds = seed_cases(lmtp_port, args.seeds, done_count)
         tickets_before = Ticket.objects.count()
+        prepared = (
+            None if args.build_during_run else Prepared(data_dir / "messages.bin", n, seeds, "m")
+        )
         time.sleep(1.5)  # let the worker go idle, so its first look is part of the run
 
         sampler = MemorySampler(serve.pid)
@@ -490,8 +711,10 @@ def run(args: argparse.Namespace, env: dict[str, str], data_dir: Path) -> int:
         idle_rss = sampler.current_total
         rss_at: list[tuple[int, int]] = []
         target = args.seeds + n
+        cpu = CpuAccount(serve.pid, _database_name(env))
+        cpu.start()
         started = time.monotonic()
-        senders = send_all(lmtp_port, n, seeds, args.connections, "m")
+        senders = send_all(lmtp_port, n, seeds, args.connections, "m", prepared)
         accepted_at: float | None = None
         next_mark = 0.25
         while True:
@@ -512,6 +735,15 @@ def run(args: argparse.Namespace, env: dict[str, str], data_dir: Path) -> int:
                 raise TimeoutError(f"only {done} of {n} processed")
             time.sleep(0.1)
         finished = time.monotonic()
+        left_over = work_left()
+        # The work the run left behind (confirmation mails, attachment text for search):
+        # the time until the worker has none left, as a second, stricter figure.
+        while work_left() != (0, 0):
+            if time.monotonic() - started > args.timeout:
+                raise TimeoutError("the worker did not finish its tasks")
+            time.sleep(0.1)
+        quiet = time.monotonic()
+        cpu.stop()
         sampler.stop()
 
         sent_ids = {mid for s in senders for mid in s.ids}
@@ -559,6 +791,27 @@ def run(args: argparse.Namespace, env: dict[str, str], data_dir: Path) -> int:
         "  during run:  "
         + ", ".join(f"{done}: {kib / 1024:.0f}" for done, kib in rss_at)
         + " (processed: MiB)"
+    )
+    print(
+        f"left over:     {left_over[0]} confirmations not sent yet, {left_over[1]} tasks waiting "
+        "when the last article was stored"
+    )
+    print(
+        f"all work done: {n / (quiet - started):8.1f} messages/s (until every confirmation is "
+        f"sent and no task waits, {quiet - finished:.1f}s after the last article)"
+    )
+    busy = cpu.machine_seconds * (1 - cpu.idle_share)
+    print(
+        f"CPU:           {1000 * busy / n:.1f} ms of the machine per message "
+        f"({cpu.idle_share:.0%} of {os.cpu_count()} CPUs idle until all work was done)"
+    )
+    print(
+        "  per process: "
+        + ", ".join(
+            f"{name} {1000 * seconds / n:.1f}"
+            for name, seconds in sorted(cpu.by_name.items(), key=lambda item: -item[1])
+        )
+        + " (ms CPU per message)"
     )
     ok = articles == n
     print("RESULT: " + ("OK" if ok else f"FAILED: {articles} articles for {n} messages"))
