@@ -160,6 +160,11 @@ def fill(n_cases: int, n_departments: int, seed: int) -> dict[str, Any]:
         done = start + count
         if done % 20_000 < BATCH or done == n_cases:
             print(f"  {done:,} cases ({time.monotonic() - started:.0f} s)", flush=True)
+    # The search scenario must find these cases too, as it would in a real installation.
+    from vorgang.search.indexing import reindex_all
+
+    print("  indexing for search ...", flush=True)
+    reindex_all(with_attachments=False)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     connection.close()
