@@ -1,6 +1,7 @@
 """``vorgang serve``: the whole product in one command.
 
-Children: the web server, the task worker, the LMTP listener for incoming mail
+Children: the web server, the task workers ($VORGANG_WORKERS, else 2 on PostgreSQL and
+1 on SQLite), the LMTP listener for incoming mail
 (``--lmtp-port``, default $VORGANG_LMTP_PORT else 8024, on the same host as the web
 server; ``--no-lmtp`` leaves it out) and the scheduler (periodic jobs: mail recovery,
 IMAP polling).
@@ -58,8 +59,8 @@ def children(host: str, port: int, lmtp_port: int | None = None) -> list[ChildSp
 
 class Command(BaseCommand):
     help = (
-        "Run Vorgang: web server, task worker, mail listener and scheduler, supervised "
-        "(Ctrl+C stops)."
+        "Run Vorgang: web server, task workers ($VORGANG_WORKERS, else 2 on PostgreSQL "
+        "and 1 on SQLite), mail listener and scheduler, supervised (Ctrl+C stops)."
     )
 
     requires_system_checks: list[str] = []  # run by handle(), before anything starts
