@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from django.db import connections
 from django.test import Client
 from django.utils import translation
 
+from tests.concurrency import in_parallel
 from tests.factories import AgentFactory, CitizenFactory, TenantFactory, TicketFactory
 from vorgang.accounts.models import Role, TrustLevel, User
 from vorgang.catalogue import submissions
@@ -252,24 +251,7 @@ def test_concurrent_submissions_with_one_key_make_one_case(tenant) -> None:
         accounts.create_department(spec.name, address=spec.address, tenant=tenant)
     catalogue_demo.load(tenant)
     service = OnlineService.objects.get(slug="fuehrerscheinantrag")
-    barrier = threading.Barrier(4)
-    results, failures = [], []
-
-    def worker() -> None:
-        try:
-            barrier.wait(timeout=10)
-            results.append(submit_licence(service, idempotency_key="same"))
-        except Exception as exc:  # reported below
-            failures.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not failures, failures
+    results = in_parallel([lambda: submit_licence(service, idempotency_key="same")] * 4, timeout=60)
     assert len(results) == 4
     assert Ticket.objects.count() == 1
     assert sum(r.created for r in results) == 1

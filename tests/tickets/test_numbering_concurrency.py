@@ -7,11 +7,10 @@ SQLite takes its write lock when a transaction starts, so it cannot race here.
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
+from tests.concurrency import in_parallel
 from tests.factories import DepartmentFactory
 from vorgang.tickets import numbering, services
 from vorgang.tickets.models import Ticket
@@ -28,30 +27,17 @@ def test_parallel_creates_draw_distinct_consecutive_numbers() -> None:
     with connection.cursor() as cursor:  # the threads race to make the series' sequence
         cursor.execute(f"DROP SEQUENCE IF EXISTS {numbering.sequence_name('increment')}")
     department = DepartmentFactory()
-    start = threading.Barrier(THREADS)
-    errors: list[BaseException] = []
 
     def create() -> None:
-        try:
-            start.wait()
-            for i in range(EACH):
-                services.create_ticket(
-                    None,
-                    department=department,
-                    title=f"Parallel {i}",
-                    article=services.ArticleInput(body="Text"),
-                )
-        except BaseException as exc:  # reported below, in the test's thread
-            errors.append(exc)
-        finally:
-            connections.close_all()
+        for i in range(EACH):
+            services.create_ticket(
+                None,
+                department=department,
+                title=f"Parallel {i}",
+                article=services.ArticleInput(body="Text"),
+            )
 
-    threads = [threading.Thread(target=create) for _ in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert errors == []
+    in_parallel([create] * THREADS)
     numbers = sorted(int(n) for n in Ticket.objects.values_list("number", flat=True))
     assert len(numbers) == THREADS * EACH
     assert numbers == list(range(numbers[0], numbers[0] + THREADS * EACH))

@@ -10,12 +10,11 @@ so the race cannot happen there; these tests skip it.
 from __future__ import annotations
 
 import functools
-import threading
-from collections.abc import Callable
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
+from tests.concurrency import in_parallel
 from vorgang.accounts.models import Department
 from vorgang.channels import journal
 from vorgang.channels.email import intake
@@ -31,30 +30,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def postgresql_only() -> None:
     if connection.vendor != "postgresql":
         pytest.skip("SQLite serialises writing transactions: workers cannot race there")
-
-
-def in_parallel(jobs: list[Callable[[], object]]) -> list[object]:
-    """Run the jobs in threads started together; their results, in order."""
-    start = threading.Barrier(len(jobs))
-    results: list[object] = [None] * len(jobs)
-    errors: list[BaseException] = []
-
-    def run(k: int) -> None:
-        try:
-            start.wait()
-            results[k] = jobs[k]()
-        except BaseException as exc:  # reported below, in the test's thread
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(k,)) for k in range(len(jobs))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert errors == []
-    return results
 
 
 def test_two_copies_taken_at_once_become_one_article(department: Department) -> None:

@@ -6,14 +6,15 @@ confirmations whose message has committed, as in the worker.
 
 from __future__ import annotations
 
-import threading
+import functools
 from datetime import timedelta
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from django_tasks_db.models import DBTaskResult
 
 from tests.channels.listener.conftest import ADDRESS, message
+from tests.concurrency import in_parallel
 from tests.factories import DepartmentFactory
 from vorgang.accounts.models import Department
 from vorgang.channels import journal
@@ -153,26 +154,8 @@ def test_parallel_senders_send_each_confirmation_once(
         pytest.skip("SQLite serialises writing transactions: one worker sends at a time")
     count, threads_count = 24, 4
     senders = new_mail(count)
-    start = threading.Barrier(threads_count)
-    handed: list[int] = []
-    errors: list[BaseException] = []
+    handed = in_parallel([functools.partial(confirmations.send_pending, chunk=2)] * threads_count)
 
-    def send() -> None:
-        try:
-            start.wait()
-            handed.append(confirmations.send_pending(chunk=2))
-        except BaseException as exc:  # reported below, in the test's thread
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=send) for _ in range(threads_count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-
-    assert errors == []
     assert sum(handed) == count
     assert sorted(r for m in smtp.received for r in m.rcpt_tos) == sorted(senders)
     assert confirmations_by_status() == {DeliveryStatus.SENT: count}
