@@ -370,7 +370,8 @@ def main() -> int:
     )
     parser.add_argument("--profile", action="store_true", help="with --in-process: cProfile")
     parser.add_argument(
-        "--profile-out", help="with --profile: also write the drain's profile to this file"
+        "--profile-out",
+        help="with --profile: also write the drain's profile to this file (the tasks' to FILE.tasks)",
     )
     parser.add_argument(
         "--sql", action="store_true", help="with --in-process: the statements per message by kind"
@@ -455,8 +456,13 @@ def run_in_process(args: argparse.Namespace, env: dict[str, str]) -> int:
     # What the drain left for the worker (confirmation mails, attachment text for search):
     # the queued tasks, run as the worker runs them, with its claim and bookkeeping.
     tasks_before = _task_counts(finished=True)
+    tasks_profile = cProfile.Profile() if args.profile else None
     cpu, wall = time.process_time(), time.monotonic()
+    if tasks_profile is not None:
+        tasks_profile.enable()
     _run_queued_tasks()
+    if tasks_profile is not None:
+        tasks_profile.disable()
     tasks_cpu, tasks_wall = time.process_time() - cpu, time.monotonic() - wall
     tasks_run = {
         path: count - tasks_before.get(path, 0)
@@ -489,6 +495,11 @@ def run_in_process(args: argparse.Namespace, env: dict[str, str]) -> int:
         if args.profile_out:
             profile.dump_stats(args.profile_out)
         pstats.Stats(profile).sort_stats("cumulative").print_stats(r"vorgang/", 40)
+    if tasks_profile is not None:
+        print("\nProfile of the queued tasks:")
+        if args.profile_out:
+            tasks_profile.dump_stats(args.profile_out + ".tasks")
+        pstats.Stats(tasks_profile).sort_stats("cumulative").print_stats(r"vorgang/", 40)
     if args.sql:
         for label, captured in (("accept", accepted), ("drain", drained)):
             print(f"\nSQL per message, {label}:")
