@@ -65,6 +65,10 @@ def _blanks(text: str) -> str:
     return re.sub(r"[ \t]+", " ", text)
 
 
+def _no_blanks(text: str) -> str:
+    return re.sub(r"[ \t]+", "", text)
+
+
 def _check_shape(parsed: ParsedMessage) -> None:
     assert parsed.content_type in ("text/plain", "text/html")
     assert isinstance(parsed.body, str) and parsed.body
@@ -120,7 +124,13 @@ def test_headers_round_trip(subject, display, local, host):
     # compared modulo runs of blanks (between the words of a phrase they are one)
     expected_name = display.replace('"', "").strip()
     expected_name = expected_name.removeprefix("'").removesuffix("'").strip()
-    assert _blanks(parsed.from_display_name) == _blanks(expected_name)
+    if expected_name.isascii():
+        assert _blanks(parsed.from_display_name) == _blanks(expected_name)
+    else:
+        # The stdlib writer may split encoded words at a blank and fold there; blanks
+        # between two encoded words carry no meaning (RFC 2047 section 6.2), so a
+        # reader rightly drops that blank: compare without blanks.
+        assert _no_blanks(parsed.from_display_name) == _no_blanks(expected_name)
     assert parsed.to_addresses == ["poststelle@musterstadt.example"]
 
 
