@@ -7,24 +7,81 @@ file and its directory.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 from typing import Any
 
+from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage
+
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
 
 
 class DurableFileSystemStorage(FileSystemStorage):
     def _save(self, name: str, content: Any) -> str:
-        saved: str = super()._save(name, content)  # type: ignore[misc]
-        path = self.path(saved)
-        fd = os.open(path, os.O_RDONLY)
+        if not self._plain(content):
+            saved: str = super()._save(name, content)  # type: ignore[misc]
+            _fsync_path(self.path(saved), os.O_RDONLY)
+            _fsync_path(os.path.dirname(self.path(saved)), os.O_RDONLY)
+            return saved
+        return self._save_bytes(name, content.file.getvalue())
+
+    def _plain(self, content: Any) -> bool:
+        """Bytes in memory, and none of the settings the short way does not handle."""
+        return (
+            isinstance(content, ContentFile)
+            and isinstance(content.file, io.BytesIO)
+            and self.directory_permissions_mode is None
+            and not self._allow_overwrite  # type: ignore[attr-defined]
+            and self.OS_OPEN_FLAGS == _CREATE  # type: ignore[attr-defined]
+        )
+
+    def _save_bytes(self, name: str, data: bytes) -> str:
+        """Django's ``_save`` for bytes in memory, with the fsync on the open file.
+
+        Every message the listener takes is saved here: Django's way (an advisory lock,
+        a file object around the descriptor, chunks) and then opening the file again to
+        fsync it cost about 0.15 ms of CPU per file, a quarter of the work beside the
+        disk's. Same rules: the permissions of the settings, a new file only (``O_EXCL``; a taken name gets another one
+        from ``get_available_name``), the directories made as needed. A write that fails
+        (a full disk) removes its partial file rather than leaving it behind.
+        """
+        full_path = self.path(name)
+        directory = os.path.dirname(full_path)
         try:
+            os.makedirs(directory, exist_ok=True)
+        except FileExistsError as exc:
+            raise FileExistsError(f"{directory} exists and is not a directory.") from exc
+        while True:
+            try:
+                fd = os.open(full_path, _CREATE, 0o666)
+            except FileExistsError:
+                name = self.get_available_name(name)
+                full_path = self.path(name)
+                continue
+            break
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            if self.file_permissions_mode is not None:
+                os.fchmod(fd, self.file_permissions_mode)
             os.fsync(fd)
-        finally:
+        except BaseException:
             os.close(fd)
-        dir_fd = os.open(os.path.dirname(path), os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-        return saved
+            with contextlib.suppress(OSError):
+                os.unlink(full_path)
+            raise
+        os.close(fd)
+        self._ensure_location_group_id(full_path)  # type: ignore[attr-defined]
+        _fsync_path(directory, os.O_RDONLY)
+        return os.path.relpath(full_path, self.location).replace("\\", "/")
+
+
+def _fsync_path(path: str, flags: int) -> None:
+    fd = os.open(path, flags)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
