@@ -51,9 +51,15 @@ def test_bytes_are_written_and_fsynced_once_with_their_directory(
     path = Path(storage.path(name))
     assert name == "blobs/ab/cd/abcd"
     assert path.read_bytes() == b"Gr\xc3\xbc\xc3\x9fe\r\n" * 10_000
-    assert fsynced == [str(path), str(path.parent)]
+    # The directories made for it, each into its parent; then the file and its directory.
+    made = [path.parent, path.parent.parent, path.parent.parent.parent, Path(storage.location)]
+    assert fsynced == [str(p.parent) for p in reversed(made)] + [str(path), str(path.parent)]
     mode = settings.FILE_UPLOAD_PERMISSIONS  # type: ignore[attr-defined]
     assert stat.S_IMODE(path.stat().st_mode) == mode
+    # In a directory that is there already: the file and its directory only.
+    fsynced.clear()
+    other = Path(storage.path(storage.save("blobs/ab/cd/abce", ContentFile(b"zwei"))))
+    assert fsynced == [str(other), str(other.parent)]
 
 
 def test_a_taken_name_gets_another_one(storage: DurableFileSystemStorage) -> None:
@@ -75,7 +81,8 @@ def test_other_content_goes_django_s_way_and_is_fsynced_too(
         name = storage.save("uploads/anlage.txt", File(fh))
     path = Path(storage.path(name))
     assert path.read_text(encoding="utf-8") == "Anlage"
-    assert fsynced == [str(path), str(path.parent)]
+    made = [path.parent, path.parent.parent]
+    assert fsynced == [str(p.parent) for p in reversed(made)] + [str(path), str(path.parent)]
 
 
 def test_write_raw_fsyncs_a_new_message_once(
@@ -84,8 +91,10 @@ def test_write_raw_fsyncs_a_new_message_once(
     settings.MEDIA_ROOT = tmp_path / "media"  # type: ignore[attr-defined]
     raw = message(subject="Einmal")
     digest = journal.write_raw(raw)
-    assert len(fsynced) == 2  # the file and its directory, nothing twice
-    assert fsynced[0].endswith(digest)
+    # The new directories into their parents, then the file and its directory, once each.
+    assert fsynced[-2].endswith(digest)
+    assert fsynced[-1] == os.path.dirname(fsynced[-2])
+    assert len(fsynced) == len(set(fsynced))
     fsynced.clear()
     assert journal.write_raw(raw) == digest  # there already, complete: kept as it is
     assert fsynced == []
