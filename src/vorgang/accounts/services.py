@@ -8,6 +8,7 @@ organisations but never roles or department access; nobody else manages users.
 
 from __future__ import annotations
 
+import functools
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -15,10 +16,10 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
-from vorgang.core import lookups
+from vorgang.core import instances
 from vorgang.core.errors import InvalidInput, NotFound, PermissionDenied
 
 from . import access
@@ -83,6 +84,16 @@ def create_user(
     return user
 
 
+@functools.cache
+def _citizen_by_email_sql(vendor: str) -> str:
+    del vendor  # part of the cache key: quoting differs per engine
+    table = connection.ops.quote_name(User._meta.db_table)
+    return (
+        f"SELECT {instances.columns(User, 'u')} FROM {table} u "  # noqa: S608
+        "WHERE u.tenant_id = %s AND u.role = %s AND UPPER(u.email) = UPPER(%s)"
+    )
+
+
 def find_or_create_citizen(
     tenant: Tenant | int, email: str, *, first_name: str = "", last_name: str = "", **extra: str
 ) -> User:
@@ -95,12 +106,10 @@ def find_or_create_citizen(
     # UPPER(email) = UPPER(address) rather than ``email__iexact``: the same comparison, in
     # the form of the index (accounts_user_email_upper); SQLite turns ``iexact`` into a
     # LIKE, which reads every user of the tenant.
-    # Plain SQL (core.lookups): the ORM's query cost more Python than the index lookup.
-    matches = lookups.rows(
-        User,
-        "tenant_id = %s AND role = %s AND UPPER(email) = UPPER(%s)",
-        [tenant_id, Role.CITIZEN.value, email],
-        order_by="",
+    # Plain SQL (core.instances): the ORM's query, even ``raw``, cost more Python than
+    # the index lookup.
+    matches = instances.rows(
+        User, _citizen_by_email_sql(connection.vendor), [tenant_id, Role.CITIZEN.value, email]
     )
     existing = min(matches, key=lambda user: user.pk, default=None)
     if existing is not None:

@@ -12,12 +12,15 @@ one bare address, or each ``<address>`` in it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from vorgang.core import clock
+from django.db import connection
+
+from vorgang.core import clock, instances
 
 from . import addressing
 from .models import AutomaticMail
@@ -66,8 +69,8 @@ def record(article: Any) -> None:
     ]
     if not rows:
         return
-    created = AutomaticMail.objects.bulk_create(rows)
-    if any(row.pk is not None and row.pk % PURGE_EVERY == 0 for row in created):
+    instances.insert_many(rows)  # as bulk_create, written out (core.instances)
+    if any(row.pk is not None and row.pk % PURGE_EVERY == 0 for row in rows):
         purge()
 
 
@@ -85,15 +88,33 @@ def counts(
     since ``case_since``): one query over the address's few rows of the index.
 
     The rows are counted here rather than with ``COUNT(...) FILTER``: an address has a
-    handful a day (the limits see to that), and the plain query is cheaper to build.
+    handful a day (the limits see to that). Each row says in the query whether it is
+    within the hour and the day (the times compared there as the ORM compares them), and
+    the query is written out: the ORM built it for about 0.5 ms of Python.
     """
     start = min(hour_since, case_since) if ticket_id is not None else hour_since
-    rows = AutomaticMail.objects.filter(address_key=address_key(address), sent_at__gte=start)
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _counts_sql(connection.vendor),
+            [adapt(hour_since), adapt(case_since), address_key(address), adapt(start)],
+        )
+        found = cursor.fetchall()
     hour = case = 0
-    for row_ticket_id, sent_at in rows.values_list("ticket_id", "sent_at"):
-        hour += sent_at >= hour_since
-        case += row_ticket_id == ticket_id and sent_at >= case_since
+    for row_ticket_id, in_hour, in_day in found:
+        hour += bool(in_hour)
+        case += row_ticket_id == ticket_id and bool(in_day)
     return hour, case
+
+
+@functools.cache
+def _counts_sql(vendor: str) -> str:
+    del vendor  # part of the cache key: quoting differs per engine
+    table = connection.ops.quote_name(AutomaticMail._meta.db_table)
+    return (
+        "SELECT ticket_id, sent_at >= %s, sent_at >= %s "  # noqa: S608
+        f"FROM {table} WHERE address_key = %s AND sent_at >= %s"
+    )
 
 
 def on_article_saved(

@@ -6,8 +6,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from vorgang.core import clock
+from django.db import connection
 
+from vorgang.core import clock, instances
+
+from . import locks
 from .models import History, Ticket
 
 GENESIS = "0" * 64
@@ -74,10 +77,9 @@ def flush(ticket: Ticket) -> None:
     sets ``ticket.history_head`` (not saved)."""
     chain(ticket)
     entries: list[History] = ticket.__dict__.get(_BUFFER) or []
-    if len(entries) == 1:
-        entries[0].save()
-    elif entries:
-        History.objects.bulk_create(entries)
+    _insert(entries)
+    if entries:
+        locks.set_tail(ticket.pk, entries[-1].seq, entries[-1].hash)
     ticket.__dict__[_BUFFER] = []
 
 
@@ -109,8 +111,10 @@ def append(ticket: Ticket, entries: list[History]) -> None:
             entry.ticket = ticket
         buffer.extend(entries)
         return
-    last = History.objects.filter(ticket=ticket).order_by("-seq").values_list("seq", "hash").first()
-    seq, prev = (last[0], last[1]) if last else (0, GENESIS)
+    # The chain's end as this transaction wrote it (its row lock held since, locks.scope),
+    # else from the table.
+    last = locks.tail(ticket.pk) or _chain_end(ticket.pk)
+    seq, prev = last if last else (0, GENESIS)
     for entry in entries:
         seq += 1
         entry.ticket = ticket
@@ -118,11 +122,33 @@ def append(ticket: Ticket, entries: list[History]) -> None:
         entry.prev_hash = prev
         entry.hash = entry.compute_hash()
         prev = entry.hash
-    if len(entries) == 1:
-        entries[0].save()
-    else:
-        History.objects.bulk_create(entries)
+    _insert(entries)
     ticket.history_head = prev
+    locks.set_tail(ticket.pk, seq, prev)
+
+
+def _insert(entries: list[History]) -> None:
+    """Insert the entries as ``save`` (one, with its signals) or ``bulk_create`` (several)
+    did, with the statement written out (core.instances)."""
+    if len(entries) == 1:
+        instances.insert(entries[0])
+    else:
+        instances.insert_many(entries)
+
+
+def _chain_end(ticket_id: int) -> tuple[int, str] | None:
+    """(seq, hash) of the case's newest entry; by cursor, as building the ORM's query
+    cost several times what the index lookup does."""
+    with connection.cursor() as cursor:
+        cursor.execute(_CHAIN_END_SQL, [ticket_id])
+        row = cursor.fetchone()
+    return (int(row[0]), str(row[1])) if row else None
+
+
+_CHAIN_END_SQL = (
+    f'SELECT "seq", "hash" FROM "{History._meta.db_table}" WHERE "ticket_id" = %s'  # noqa: S608
+    ' ORDER BY "seq" DESC LIMIT 1'
+)
 
 
 def _text(value: Any) -> str:

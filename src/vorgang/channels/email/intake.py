@@ -8,9 +8,11 @@ second run of a processed entry does nothing. An exception marks the entry
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef
@@ -22,7 +24,7 @@ from vorgang.channels.models import InboundMessage, InboundStatus
 from vorgang.core import batchcache, clock
 from vorgang.search import deferral, indexing
 from vorgang.search.models import SearchDocument
-from vorgang.tickets import services
+from vorgang.tickets import locks, services
 from vorgang.tickets.models import Article, ArticleKind, SenderKind, StateKind, Ticket
 
 from . import confirmations, outbound
@@ -101,7 +103,9 @@ def process(inbound_id: int, *, claimed: bool = False, entry: InboundMessage | N
     try:
         raw = entry.raw.read()
         parsed = parse(raw)
-        with transaction.atomic():
+        # All or nothing (an error fails the message as a whole, see below): so the
+        # services lock each case once and need no savepoints (tickets.locks).
+        with transaction.atomic(), locks.scope():
             _lock_copies(entry.raw_id)
             # The row's status under its lock, and in the same statement whether an
             # earlier copy was processed already (the idempotency check by content and
@@ -226,18 +230,24 @@ def _finish(
     if ticket is not None and entry.department_id is None:
         entry.department_id = ticket.department_id
         entry.tenant_id = ticket.tenant_id
-    entry.save(
-        update_fields=[
-            "status",
-            "ticket",
-            "article",
-            "error",
-            "note",
-            "processed_at",
-            "department",
-            "tenant",
-        ]
-    )
+    # Written out: the ORM's save compiled this UPDATE for about 0.5 ms of Python. The
+    # values are prepared as the ORM prepares them.
+    sql, fields = _finish_statement(connection.vendor)
+    values = [f.get_db_prep_save(getattr(entry, f.attname), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*values, entry.pk])
+
+
+@functools.cache
+def _finish_statement(vendor: str) -> tuple[str, list[Any]]:
+    """The UPDATE ``_finish`` makes, and the fields of its values in order."""
+    del vendor  # part of the cache key: quoting differs per engine
+    quote = connection.ops.quote_name
+    names = ("status", "ticket", "article", "error", "note", "processed_at", "department", "tenant")
+    fields = [InboundMessage._meta.get_field(name) for name in names]
+    assignments = ", ".join(f"{quote(str(f.column))} = %s" for f in fields)  # type: ignore[union-attr]
+    table = quote(InboundMessage._meta.db_table)
+    return f"UPDATE {table} SET {assignments} WHERE {quote('id')} = %s", fields  # noqa: S608
 
 
 class NoDepartment(Exception):
@@ -335,11 +345,21 @@ def _flag_unexpected_sender(ctx: IntakeContext, ticket: Ticket) -> None:
     known = {addressing.normalise(ticket.citizen.email)} if ticket.citizen else set()
     if sender in known:
         return
-    for to_line, cc_line in ticket.articles.values_list("to", "cc").order_by("-pk")[:200]:
+    with connection.cursor() as cursor:  # written out: the ORM built it for ~0.5 ms
+        cursor.execute(_RECIPIENTS_SQL, [ticket.pk])
+        recipients = cursor.fetchall()
+    for to_line, cc_line in recipients:
         known.update(addressing.parse_list(cc_line))
         known.update(addressing.parse_list(to_line))
     if sender not in known:
         ctx.notes.append(unexpected_sender_notice())
+
+
+# The addresses of the case's newest 200 articles.
+_RECIPIENTS_SQL = (
+    f'SELECT "to", "cc" FROM "{Article._meta.db_table}" WHERE "ticket_id" = %s'  # noqa: S608
+    ' ORDER BY "id" DESC LIMIT 200'
+)
 
 
 def unexpected_sender_notice() -> str:

@@ -34,6 +34,7 @@ from vorgang.accounts.models import AccessLevel, Department, User
 from vorgang.channels import addressing
 from vorgang.channels.email import confirmations
 from vorgang.channels.email.filters.loop_guard import own_loop_value
+from vorgang.core import batchcache
 from vorgang.core.errors import InvalidInput
 from vorgang.tickets import services
 from vorgang.tickets.models import (
@@ -442,7 +443,7 @@ def queue_confirmation(
                 kind=ArticleKind.EMAIL,
                 sender=SenderKind.SYSTEM,
                 subject=f"{subject_tag(ticket)} {CONFIRMATION_SUBJECT[language]}",
-                from_addr=department_sender(ticket.department),
+                from_addr=_confirmation_sender(ticket.department),
                 to=citizen.email,
                 message_id=new_message_id(ticket),
                 in_reply_to=parent.message_id if parent is not None else "",
@@ -454,6 +455,14 @@ def queue_confirmation(
         # drain with the batch's other confirmations in one task.
         confirmations.queue(article.pk)
     return article
+
+
+def _confirmation_sender(department: Department) -> str:
+    """``department_sender``, worked out once per drain batch (the key holds what it reads)."""
+    name, address = department.name, department.email_address
+    return batchcache.memo(
+        ("department-sender", name, address), lambda: department_sender(department)
+    )
 
 
 # --- the message the delivery task sends ----------------------------------------------------

@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _
 from vorgang.accounts.models import Role, User
 from vorgang.channels import addressing
 from vorgang.channels.email.parsing import BounceInfo, ParsedMessage, parse
-from vorgang.tickets import services
+from vorgang.tickets import locks, services
 from vorgang.tickets.models import Article, ArticleKind, SenderKind, Ticket
 
 from . import follow_up
@@ -168,6 +168,9 @@ def record(ctx: IntakeContext, article: Article) -> None:
         return
     reason = " ".join(info.diagnostic.split()) or info.status or "permanent failure"
     services.record_delivery(outbound.pk, sent=False, error=reason)
+    # record_delivery writes the case's history past history.append: lock and read it
+    # anew if the intake's transaction touches that case again (tickets.locks).
+    locks.forget(outbound.ticket_id)
     marked = mark_undeliverable(outbound.ticket.tenant_id, failed_addresses(info, outbound), reason)
     log.info(
         "bounce article %s: outbound %s failed, %d address(es) marked",
