@@ -539,28 +539,145 @@ def _initial_delivery(kind: str, sender: str, internal: bool, send: bool) -> str
     return DeliveryStatus.NONE
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """The outcome of sending one article, for ``record_deliveries``."""
+
+    article_id: int
+    sent: bool
+    error: str = ""
+    message_id: str = ""
+
+
 def record_delivery(article_id: int, *, sent: bool, error: str = "", message_id: str = "") -> None:
-    """Note the outcome of sending an article (called by the delivery task)."""
+    """Note the outcome of sending an article (called by the delivery task); raises
+    ``Article.DoesNotExist`` when the article is gone."""
+    if not record_deliveries([Delivery(article_id, sent, error, message_id)]):
+        raise Article.DoesNotExist(f"article {article_id} does not exist")
+
+
+def record_deliveries(deliveries: Sequence[Delivery]) -> list[int]:
+    """Note the outcomes of sending several articles in one transaction (a batch of
+    confirmations sent over one connection); returns the ids of the articles recorded.
+
+    Per article the same as one ``record_delivery`` each: the case's row lock, the
+    article's status (``sent``/``failed``), error and Message-ID (if it had none), a
+    ``delivery`` history entry and, for a sent one, ``ARTICLE_DELIVERED`` after commit.
+    But with a fixed number of statements for the whole batch: the cases are locked in
+    one (by id, so two batches cannot deadlock), their chains' ends read in one, the
+    entries inserted in one. Articles that are gone (the case was deleted) are left out.
+    """
+    wanted = {d.article_id: d for d in deliveries}  # the last outcome of an article counts
+    if not wanted:
+        return []
     with transaction.atomic():
-        article = Article.objects.select_for_update().select_related("ticket").get(pk=article_id)
-        _lock(article.ticket_id)
-        article.delivery_status = DeliveryStatus.SENT if sent else DeliveryStatus.FAILED
-        article.delivery_error = error[:2000]
-        fields = ["delivery_status", "delivery_error"]
-        if message_id and not article.message_id:
-            article.message_id = message_id
-            fields.append("message_id")
-        article.save(update_fields=fields)
-        history.record(
-            article.ticket,
-            None,
-            "delivery",
-            f"article:{article.pk}",
-            "",
-            article.delivery_status,
+        found = _lock_articles_and_cases(list(wanted))
+        ticket_of = {article_id: ticket_id for article_id, (ticket_id, _m) in found.items()}
+        now = clock.now()
+        ends = _chain_ends(set(ticket_of.values()))
+        entries: list[History] = []
+        updates: dict[tuple[str, str], list[int]] = {}
+        for article_id, delivery in wanted.items():
+            ticket_id = ticket_of.get(article_id)
+            if ticket_id is None:
+                continue
+            status = DeliveryStatus.SENT if delivery.sent else DeliveryStatus.FAILED
+            seq, prev = ends.get(ticket_id, (0, history.GENESIS))
+            entry = History(
+                ticket_id=ticket_id,
+                actor_id=None,
+                created_at=now,
+                action="delivery",
+                field=f"article:{article_id}",
+                old_value="",
+                new_value=str(status),
+                seq=seq + 1,
+                prev_hash=prev,
+            )
+            entry.hash = entry.compute_hash()
+            ends[ticket_id] = (entry.seq, entry.hash)
+            entries.append(entry)
+            # Most outcomes are "sent" without an error: one UPDATE for all of them.
+            updates.setdefault((str(status), delivery.error[:2000]), []).append(article_id)
+            if delivery.message_id and not found[article_id][1]:  # kept where it had none
+                Article.objects.filter(pk=article_id).update(message_id=delivery.message_id)
+        for (new_status, error), ids in updates.items():
+            Article.objects.filter(pk__in=ids).update(
+                delivery_status=new_status, delivery_error=error
+            )
+        if len(entries) == 1:
+            entries[0].save()
+        elif entries:
+            History.objects.bulk_create(entries)
+        _save_heads({entry.ticket_id: entry.hash for entry in entries})  # the newest per case
+        for ticket_id in set(ticket_of.values()):
+            # Written past history.append: a held lock's chain end is stale (tickets.locks).
+            locks.forget(ticket_id)
+        for article_id, delivery in wanted.items():
+            if delivery.sent and article_id in ticket_of:
+                events.emit(
+                    events.Event(events.ARTICLE_DELIVERED, ticket_of[article_id], None, article_id)
+                )
+    return [article_id for article_id in wanted if article_id in ticket_of]
+
+
+def _lock_articles_and_cases(article_ids: list[int]) -> dict[int, tuple[int, str]]:
+    """Lock the cases of the articles (one statement, in id order), then the articles;
+    {article id: (case id, Message-ID)} of those that exist. The case first, then the article, as the
+    other services lock; an article moved to another case meanwhile locks that one too."""
+    locked: set[int] = set()
+    while True:
+        ticket_of = dict(Article.objects.filter(pk__in=article_ids).values_list("pk", "ticket_id"))
+        missing = set(ticket_of.values()) - locked
+        if missing:
+            locked |= set(
+                Ticket.objects.select_for_update()
+                .filter(pk__in=missing)
+                .order_by("pk")
+                .values_list("pk", flat=True)
+            )
+        found = {
+            pk: (ticket_id, message_id)
+            for pk, ticket_id, message_id in Article.objects.select_for_update()
+            .filter(pk__in=list(ticket_of))
+            .values_list("pk", "ticket_id", "message_id")
+        }
+        if {ticket_id for ticket_id, _m in found.values()} <= locked:
+            return found
+
+
+def _chain_ends(ticket_ids: set[int]) -> dict[int, tuple[int, str]]:
+    """{case id: (seq, hash)} of the newest history entry of each case, in one query (what
+    ``history.append`` reads per case); cases without entries are left out."""
+    if not ticket_ids:
+        return {}
+    table = connection.ops.quote_name(History._meta.db_table)
+    marks = ", ".join(["%s"] * len(ticket_ids))
+    sql = (
+        f"SELECT h.ticket_id, h.seq, h.hash FROM {table} h JOIN ("  # noqa: S608
+        f"SELECT ticket_id, MAX(seq) AS seq FROM {table} WHERE ticket_id IN ({marks}) "
+        "GROUP BY ticket_id) m ON h.ticket_id = m.ticket_id AND h.seq = m.seq"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, list(ticket_ids))
+        return {ticket_id: (seq, hash_) for ticket_id, seq, hash_ in cursor.fetchall()}
+
+
+def _save_heads(heads: dict[int, str]) -> None:
+    """Set ``history_head`` of several cases in one UPDATE (what ``history.record`` does
+    per case)."""
+    if not heads:
+        return
+    table = connection.ops.quote_name(Ticket._meta.db_table)
+    cases = " ".join(["WHEN %s THEN %s"] * len(heads))
+    marks = ", ".join(["%s"] * len(heads))
+    params: list[Any] = [value for pair in heads.items() for value in pair]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET history_head = CASE id {cases} END "  # noqa: S608
+            f"WHERE id IN ({marks})",
+            [*params, *heads],
         )
-        if sent:
-            events.emit(events.Event(events.ARTICLE_DELIVERED, article.ticket_id, None, article.pk))
 
 
 def _unique_filename(name: str, taken: set[str]) -> str:

@@ -6,15 +6,18 @@ fresh SQLite connection per task, 4 ms) on claiming and recording tasks, on top 
 building and sending the mail. Inside ``batched()`` (the drain's batch) a
 confirmation is instead noted as a ``PendingConfirmation`` row in the message's own
 transaction, and the batch's end queues one ``send_confirmations`` task, which sends
-every pending confirmation through the same ``deliver_article`` code (its retries and
-failure handling unchanged). Outside a batch (a single ``process``, the form channel)
+every pending confirmation through ``tickets.tasks.deliver_articles``: the code of
+``deliver_article`` (its retries and failure handling unchanged) for a chunk at once,
+with one query for the chunk's articles, one mail connection, and one transaction that
+records the outcomes. Outside a batch (a single ``process``, the form channel)
 each confirmation still gets its own task.
 
 No confirmation is lost when the worker dies: the row is committed with its article,
 and ``recover`` (the scheduler, every minute) queues the task for rows that waited
 too long. A row is claimed before its mail goes out and deleted after the chunk; a
 worker killed in between leaves a claim that expires, and ``deliver_article`` skips an
-article it already sent.
+article whose sending it recorded (a worker killed after sending a chunk but before
+recording it sends that chunk again: at most ``CHUNK`` duplicates).
 """
 
 from __future__ import annotations
@@ -88,24 +91,26 @@ def request_send() -> None:
 
 def send_pending(chunk: int = CHUNK) -> int:
     """Send every pending confirmation, a chunk at a time; how many were handed over."""
-    from vorgang.tickets.tasks import deliver_article
+    from vorgang.tickets.tasks import deliver_articles
 
     handed = 0
     while True:
         ids = _claim(chunk)
         if not ids:
             return handed
-        for _pk, article_id in ids:
-            try:
-                deliver_article.call(article_id)
-            except Exception as exc:
-                # deliver_article records send failures itself; this is something else
-                # (the database went away): its own task retries it, the others go on.
-                log.warning(
-                    "confirmation %s could not be sent now: %s", article_id, type(exc).__name__
-                )
+        article_ids = [article_id for _pk, article_id in ids]
+        try:
+            deliver_articles(article_ids)
+        except Exception as exc:
+            # deliver_articles records send failures itself; this is something else (the
+            # database went away): a task of its own retries each article of the chunk
+            # (it skips one whose outcome was recorded), the next chunk goes on.
+            log.warning(
+                "%d confirmations could not be sent now: %s", len(article_ids), type(exc).__name__
+            )
+            for article_id in article_ids:
                 _deliver_one(article_id)
-            handed += 1
+        handed += len(article_ids)
         PendingConfirmation.objects.filter(pk__in=[pk for pk, _a in ids]).delete()
 
 
