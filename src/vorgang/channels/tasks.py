@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from django_tasks import task
 
+from vorgang.core import task_priority
 
-@task()
+
+@task(priority=task_priority.URGENT)
 def process_inbound(inbound_id: int) -> str:
     from .email import confirmations
     from .email.intake import process
@@ -23,7 +25,7 @@ def send_confirmations() -> int:
     return send_pending()
 
 
-@task()
+@task(priority=task_priority.URGENT)
 def drain_inbound() -> int:
     """Process what the listener stored (see ``intake.drain``); queues itself again if
     entries are left over after its share."""

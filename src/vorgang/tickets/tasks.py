@@ -13,7 +13,7 @@ from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
 from django_tasks import task
 
-from vorgang.core import clock
+from vorgang.core import clock, task_priority
 
 if TYPE_CHECKING:
     from .models import Article
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-@task()
+@task(priority=task_priority.URGENT)  # an agent's reply: not behind a flood of mail
 def deliver_article(article_id: int) -> str:
     """Send a queued e-mail article and record the outcome.
 

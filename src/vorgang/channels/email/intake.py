@@ -39,7 +39,8 @@ NO_SUBJECT = "(ohne Betreff)"
 
 
 # A drain claims this many entries at a time (a SIGKILL leaves at most these stale), and
-# hands the worker back after DRAIN_LIMIT so that outgoing mail does not wait behind a flood.
+# hands the worker back after DRAIN_LIMIT so that an agent's reply (as urgent, and queued
+# before the next drain) does not wait behind a flood; automatic mail does (ADR 0007).
 BATCH_SIZE = 20
 DRAIN_LIMIT = 500
 
