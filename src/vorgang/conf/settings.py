@@ -108,7 +108,7 @@ if os.environ.get("DATABASE_URL"):
 else:
     DATABASES = {
         "default": {
-            "ENGINE": "django.db.backends.sqlite3",
+            "ENGINE": "vorgang.core.sqlite",  # Django's, waiting for the write lock better
             "NAME": str(DATA_DIR / "vorgang.sqlite3"),
             # Keep connections open as on PostgreSQL: opening one (and its PRAGMAs) costs
             # about 3 ms of CPU, which the task worker paid for every task it ran.

@@ -41,7 +41,6 @@ from django.db import DatabaseError, connections, transaction
 from vorgang.accounts.models import Department
 from vorgang.channels import addressing, journal
 from vorgang.channels.models import InboundChannel
-from vorgang.channels.write_lock import write_transaction
 
 log = logging.getLogger(__name__)
 
@@ -121,8 +120,8 @@ def _store_group(items: list[Item]) -> list[int | Exception]:
     """
     _check_connections()
     try:
-        # On SQLite the write lock is asked for every millisecond (see write_lock).
-        with write_transaction():
+        # On SQLite the write lock is asked for often (vorgang.core.sqlite).
+        with transaction.atomic():
             ids: list[int | Exception] = []
             for item in items:
                 try:
@@ -137,7 +136,7 @@ def _store_group(items: list[Item]) -> list[int | Exception]:
             return [failed.__cause__]
     _check_connections()
     results: list[int | Exception] = []
-    with write_transaction():
+    with transaction.atomic():
         for item in items:
             try:
                 with transaction.atomic():
@@ -155,7 +154,7 @@ def _store_all(
 ) -> list[int]:
     """All recipients or none: SMTP has a single answer for the whole message."""
     _check_connections()
-    with write_transaction():
+    with transaction.atomic():
         ids = [_accept(raw, channel, r, envelope_from, digest) for r in recipients]
         transaction.on_commit(journal.request_drain)
     return ids

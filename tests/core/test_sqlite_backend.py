@@ -1,8 +1,9 @@
-"""The listener's write transaction on SQLite: it waits for the lock by asking often.
+"""The SQLite backend (vorgang.core.sqlite): a transaction waits for the write lock by
+asking often, not in SQLite's busy handler.
 
 Runs on a database file of its own (the test database may live in memory, where SQLite
-locks differently); another connection holds the write lock meanwhile, as the worker
-does under a flood of mail.
+locks differently); another connection holds the write lock meanwhile, as the worker or
+the listener does under a flood of mail.
 """
 
 from __future__ import annotations
@@ -15,16 +16,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import OperationalError, connection, connections
+from django.db import OperationalError, connection, connections, transaction
 
-from vorgang.channels import write_lock
-from vorgang.channels.write_lock import write_transaction
+from vorgang.core.sqlite import base as sqlite_backend
 
 pytestmark = pytest.mark.skipif(
-    connection.vendor != "sqlite", reason="SQLite's write lock; elsewhere plain atomic()"
+    connection.vendor != "sqlite", reason="the SQLite backend's write lock"
 )
 
 ALIAS = "write_lock_test"
+
+
+def write_transaction(alias: str) -> transaction.Atomic:
+    return transaction.atomic(using=alias)
 
 
 @pytest.fixture
@@ -106,10 +110,10 @@ def test_gives_up_after_the_timeout(db_file: Path, monkeypatch: Any) -> None:
         tries += 1
         real_sleep(seconds)
 
-    monkeypatch.setattr(write_lock.time, "sleep", counting_sleep)
+    monkeypatch.setattr(sqlite_backend.time, "sleep", counting_sleep)
     with pytest.raises(OperationalError, match="locked"), write_transaction(ALIAS):
         pytest.fail("the block must not run without the lock")
-    monkeypatch.setattr(write_lock.time, "sleep", real_sleep)
+    monkeypatch.setattr(sqlite_backend.time, "sleep", real_sleep)
     holder.join()
 
     assert tries >= 20  # asked again and again, not once after SQLite's long sleeps
@@ -129,10 +133,24 @@ def test_an_error_in_the_block_rolls_back(db_file: Path) -> None:
 
 
 def test_inside_a_transaction_it_is_a_savepoint(db_file: Path) -> None:
-    from django.db import transaction
-
     with transaction.atomic(using=ALIAS):
         with write_transaction(ALIAS), connections[ALIAS].cursor() as cursor:
             cursor.execute("INSERT INTO t VALUES (4)")
         assert connections[ALIAS].in_atomic_block
     assert rows() == [4]
+
+
+def test_the_settings_use_this_backend() -> None:
+    default = connections["default"]
+    assert isinstance(default, sqlite_backend.DatabaseWrapper)
+    assert default.settings_dict["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
+
+
+def test_a_deferred_transaction_begins_as_django_s(db_file: Path, monkeypatch: Any) -> None:
+    # BEGIN without IMMEDIATE takes no lock: nothing to wait for, nothing changed.
+    monkeypatch.setattr(connections[ALIAS], "transaction_mode", None)
+    holder = hold_lock(db_file, 0.3, threading.Event())
+    with transaction.atomic(using=ALIAS):
+        assert rows() == []  # reading needs no write lock (WAL)
+    holder.join()
+    assert busy_timeout() == 2000
