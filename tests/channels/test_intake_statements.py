@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -12,7 +14,7 @@ from vorgang.channels import journal
 from vorgang.channels.email.intake import process
 from vorgang.channels.models import InboundMessage, InboundStatus
 from vorgang.tickets import history
-from vorgang.tickets.models import History
+from vorgang.tickets.models import Attachment, History
 
 pytestmark = pytest.mark.django_db
 
@@ -82,3 +84,38 @@ def test_a_follow_up_locks_its_case_once(department) -> None:
     assert len(_reads(statements, "tickets_history")) == 1
     assert list(history.verify()) == []
     assert entry.ticket.articles.count() == 3  # mail, confirmation, reply
+
+
+@pytest.mark.django_db(transaction=True)
+def test_attachment_bytes_reach_the_disk_before_the_transaction(
+    department, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from email.message import EmailMessage
+
+    message = EmailMessage()
+    message["From"] = "erika@example.org"
+    message["To"] = "buergerbuero@stadt.example"
+    message["Subject"] = "Unterlagen"
+    message["Message-ID"] = "<anlage@example.org>"
+    message.set_content("Anbei der Nachweis.")
+    scan = b"%PDF-1.4 Nachweis " + bytes(range(256)) * 40
+    message.add_attachment(scan, maintype="application", subtype="pdf", filename="n.pdf")
+    entry = journal.accept(
+        message.as_bytes(), channel="lmtp", recipient="buergerbuero@stadt.example"
+    )
+
+    flushed: list[tuple[str, bool]] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        flushed.append((os.readlink(f"/proc/self/fd/{fd}"), connection.in_atomic_block))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    assert process(entry.pk) == InboundStatus.PROCESSED
+
+    (attachment,) = Attachment.objects.filter(article__message_id="<anlage@example.org>")
+    assert attachment.blob.read() == scan
+    file_flushes = [inside for path, inside in flushed if path.endswith(attachment.blob.sha256)]
+    # Flushed once, and not while the transaction held the database's write lock.
+    assert file_flushes == [False]

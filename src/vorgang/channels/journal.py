@@ -121,27 +121,15 @@ def insert_entry(raw: bytes, digest: str, **values: Any) -> int:
 
 
 def _insert_rows(raw: bytes, digest: str, values: dict[str, Any]) -> int:
-    """The Blob row, then the journal row (``values`` by attribute name, every other
-    column its field's default, as the ORM would insert it); the journal row's id."""
+    """The Blob row (``Blob.row_id``: one statement, new or there already), then the
+    journal row (``values`` by attribute name, every other column its field's default,
+    as the ORM would insert it); the journal row's id."""
     db = connections[DEFAULT_DB_ALIAS]
     # SQLite before 3.35 returns no ids from an INSERT: then a look-up / lastrowid.
     returning = db.features.can_return_columns_from_insert
-    blob_sql = _blob_statement(db.vendor, returning)
     sql, fields, defaults = _insert_statement(db.vendor, returning)
+    values["raw_id"] = Blob.row_id(digest, len(raw))
     with db.cursor() as cursor:
-        cursor.execute(
-            blob_sql,
-            [
-                digest,
-                len(raw),
-                Blob.path_for(digest),
-                db.ops.adapt_datetimefield_value(clock.now()),
-            ],
-        )
-        if returning:
-            values["raw_id"] = int(cursor.fetchone()[0])
-        else:
-            values["raw_id"] = Blob.objects.only("pk").get(sha256=digest).pk
         params = [
             _prepared(field, values[field.attname], db) if field.attname in values else default()
             for field, default in zip(fields, defaults, strict=True)
@@ -156,36 +144,6 @@ def _prepared(field: Field[Any, Any], value: Any, db: BaseDatabaseWrapper) -> An
     if value is None or type(value) in (str, int):
         return value
     return field.get_db_prep_save(value, db)
-
-
-@functools.cache
-def _blob_statement(vendor: str, returning: bool) -> str:
-    """The Blob table's insert-or-find (per database vendor: quoting differs).
-
-    One statement, whether the row is new or there already (an MTA's second delivery):
-    an insert that on a conflict of the hash updates the size to the same value and so
-    returns the existing row's id, with no savepoint around it and no race between a
-    look-up and an insert. ``Blob.store`` would look the row up twice, read the file
-    back to check it, and insert in a savepoint: 5 statements and a second hash.
-    SQLite and PostgreSQL both speak it; SQLite before 3.35 without the RETURNING.
-    """
-    meta = Blob._meta
-    quote = connections[DEFAULT_DB_ALIAS].ops.quote_name
-    # Names from the model, quoted; every value is a parameter.
-    template = (
-        "INSERT INTO {table} ({sha256}, {size}, {path}, {created}) VALUES (%s, %s, %s, %s) "
-        "ON CONFLICT ({sha256}) DO UPDATE SET {size} = excluded.{size}"
-    )
-    if returning:
-        template += " RETURNING {id}"
-    return template.format(
-        table=quote(meta.db_table),
-        sha256=quote(_column(meta.get_field("sha256"))),
-        size=quote(_column(meta.get_field("size"))),
-        path=quote(_column(meta.get_field("path"))),
-        created=quote(_column(meta.get_field("created_at"))),
-        id=quote(_column(meta.pk)),
-    )
 
 
 @functools.cache

@@ -6,6 +6,7 @@ Attachment, Link or History row; read through ``tickets/selectors.py``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import secrets
@@ -14,10 +15,11 @@ from typing import Any
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import models
+from django.db import connection, models
 from django.utils.translation import gettext_lazy as _
 
 from vorgang.accounts.models import Department, Organisation, Tenant
+from vorgang.core import clock
 
 
 class StateKind(models.TextChoices):
@@ -242,6 +244,32 @@ class Blob(models.Model):
         )
         return blob
 
+    @classmethod
+    def row_id(cls, digest: str, size: int) -> int:
+        """The id of the row of bytes that ``put_file`` has put in place, made if missing.
+
+        One statement, whether the row is new or there already (an MTA's second
+        delivery, an attachment sent twice): an insert that on a conflict of the hash
+        updates the size to the same value and so returns the existing row's id, with
+        no savepoint around it and no race between a look-up and an insert. ``store``
+        looks the row up, reads the file back to check it, and inserts in a savepoint.
+        """
+        returning = connection.features.can_return_columns_from_insert
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _blob_upsert(connection.vendor, returning),
+                [
+                    digest,
+                    size,
+                    cls.path_for(digest),
+                    connection.ops.adapt_datetimefield_value(clock.now()),
+                ],
+            )
+            if returning:
+                return int(cursor.fetchone()[0])
+        # SQLite before 3.35 returns no ids from an INSERT.
+        return cls.objects.only("pk").get(sha256=digest).pk
+
     @staticmethod
     def path_for(digest: str) -> str:
         """Where the bytes with this SHA-256 (hex) are kept in the storage."""
@@ -271,6 +299,27 @@ class Blob(models.Model):
         with default_storage.open(self.path, "rb") as fh:
             data: bytes = fh.read()
         return data
+
+
+@functools.cache
+def _blob_upsert(vendor: str, returning: bool) -> str:
+    """``Blob.row_id``'s statement (per database vendor: quoting differs). SQLite and
+    PostgreSQL both speak it; SQLite before 3.35 without the RETURNING."""
+    del vendor  # part of the cache key
+    meta = Blob._meta
+    quote = connection.ops.quote_name
+
+    def column(name: str) -> str:
+        return quote(str(meta.get_field(name).column))  # type: ignore[union-attr]
+
+    # Names from the model, quoted; every value is a parameter.
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} "  # noqa: S608
+        f"({column('sha256')}, {column('size')}, {column('path')}, {column('created_at')}) "
+        f"VALUES (%s, %s, %s, %s) ON CONFLICT ({column('sha256')}) "
+        f"DO UPDATE SET {column('size')} = excluded.{column('size')}"
+    )
+    return sql + f" RETURNING {column('id')}" if returning else sql
 
 
 class Article(models.Model):

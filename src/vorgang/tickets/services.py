@@ -59,6 +59,10 @@ class AttachmentInput:
     content: bytes
     content_type: str = "application/octet-stream"
     content_id: str = ""
+    # The SHA-256 (hex) of ``content`` when the caller has put the bytes in place with
+    # ``Blob.put_file`` already, before its transaction (the mail intake: the disk flush
+    # then does not happen while the transaction holds SQLite's one write lock).
+    placed: str = ""
 
 
 @dataclass(frozen=True)
@@ -493,7 +497,11 @@ def _create_article(
         instances.insert(
             Attachment(
                 article=article,
-                blob=Blob.store(item.content),
+                blob_id=(
+                    Blob.row_id(item.placed, len(item.content))
+                    if item.placed
+                    else Blob.store(item.content).pk
+                ),
                 filename=_unique_filename(item.filename, taken),
                 content_type=(item.content_type or "application/octet-stream")[:200],
                 content_id=item.content_id[:255],

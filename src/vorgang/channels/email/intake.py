@@ -19,7 +19,7 @@ from django.db.models import Exists, F, OuterRef
 from django.utils.translation import gettext as _
 
 from vorgang.accounts.models import FollowUpPolicy
-from vorgang.channels import addressing
+from vorgang.channels import addressing, journal
 from vorgang.channels.models import InboundMessage, InboundStatus
 from vorgang.core import batchcache, clock
 from vorgang.search import deferral, indexing
@@ -104,6 +104,9 @@ def process(inbound_id: int, *, claimed: bool = False, entry: InboundMessage | N
     try:
         raw = entry.raw.read()
         parsed = parse(raw)
+        # The attachments' bytes on disk (fsynced) before the transaction, as the
+        # listener does with the message: the disk flush does not hold the write lock.
+        placed = [journal.write_raw(a.content) for a in parsed.attachments]
         # All or nothing (an error fails the message as a whole, see below): so the
         # services lock each case once and need no savepoints (tickets.locks).
         with transaction.atomic(), locks.scope():
@@ -121,7 +124,7 @@ def process(inbound_id: int, *, claimed: bool = False, entry: InboundMessage | N
             if duplicate is not None:
                 _finish(entry, InboundStatus.DUPLICATE, duplicate.ticket, duplicate.article)
                 return InboundStatus.DUPLICATE
-            ctx = run(IntakeContext(inbound=entry, parsed=parsed))
+            ctx = run(IntakeContext(inbound=entry, parsed=parsed, placed=placed))
             article = deliver(ctx, raw)
             if ctx.new_case and article is not None and ctx.delivered_ticket is not None:
                 # Inside the same transaction: no case without its confirmation, or
@@ -279,9 +282,13 @@ def article_input(parsed: ParsedMessage, raw: bytes, ctx: IntakeContext) -> serv
         references=_text(" ".join(parsed.references)),
         attachments=[
             services.AttachmentInput(
-                _text(a.filename), a.content, _text(a.content_type), _text(a.content_id)
+                _text(a.filename),
+                a.content,
+                _text(a.content_type),
+                _text(a.content_id),
+                placed=ctx.placed[i] if i < len(ctx.placed) else "",
             )
-            for a in parsed.attachments
+            for i, a in enumerate(parsed.attachments)
         ],
         raw=raw,
         raw_blob=ctx.inbound.raw,  # stored by the listener already: no second hash and lookup

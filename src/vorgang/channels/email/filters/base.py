@@ -43,6 +43,9 @@ class IntakeContext:
     bounce_permanent: bool = False
     bounced_article: Article | None = None  # our outbound article that the bounce is about
     notes: list[str] = field(default_factory=list)  # shown to the agent on the article
+    # SHA-256 of each of parsed.attachments, in order, whose bytes the intake has put in
+    # place before its transaction (journal.write_raw); empty: stored with the article.
+    placed: list[str] = field(default_factory=list)
     # Set by intake.deliver: where the message ended up.
     delivered_ticket: Ticket | None = None
     new_case: bool = False
