@@ -18,7 +18,6 @@ Mapping and choices (see docs/api.md):
 
 from __future__ import annotations
 
-import functools
 from datetime import datetime
 from typing import Any
 
@@ -33,7 +32,7 @@ from ninja import Router, Status
 from vorgang.accounts import services as accounts
 from vorgang.accounts.models import AccessLevel, Department, Organisation, Role, User
 from vorgang.attributes import values as attribute_values
-from vorgang.core import batchcache, lookups
+from vorgang.core import batchcache, instances, lookups
 from vorgang.core.errors import InvalidInput, NotFound, PermissionDenied
 from vorgang.search import deferral, engine
 from vorgang.tickets import selectors, services
@@ -226,7 +225,7 @@ def _rows_by_pks(user: User, pks: list[int]) -> list[dict[str, Any]]:
     Written as SQL for the answers that need no names (show, list, create, update):
     the ORM spent about 1 ms of Python compiling the same query, and making model
     instances of a page's rows about as much again. The values are converted as the ORM
-    converts them (``_converters``).
+    converts them (``core.instances.converters``).
     """
     pks = [pk for pk in pks if 0 < pk <= MAX_ID]  # no such case; SQLite would overflow
     if not pks:
@@ -244,30 +243,14 @@ def _rows_by_pks(user: User, pks: list[int]) -> list[dict[str, Any]]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         found = cursor.fetchall()
-    converters = _converters(connection.vendor)
+    converters = instances.converters(Ticket, ROW_COLUMNS)
     names = (*ROW_COLUMNS, "api_article_count", "api_updated_by_id")
     rows = []
-    for values in found:
-        row = dict(zip(names, values, strict=True))
-        for name, column, functions in converters:
-            for convert in functions:
-                row[name] = convert(row[name], column, connection)
-        rows.append(row)
+    for found_row in found:
+        values = list(found_row)
+        instances.convert(values, converters)
+        rows.append(dict(zip(names, values, strict=True)))
     return rows
-
-
-@functools.cache
-def _converters(vendor: str) -> list[tuple[str, Any, list[Any]]]:
-    """(column, expression, converters) of ``ROW_COLUMNS`` that need any on ``vendor``:
-    what the ORM applies to a value it reads (dates on SQLite, JSON on both)."""
-    found = []
-    fields = {field.attname: field for field in Ticket._meta.concrete_fields}
-    for name in ROW_COLUMNS:
-        column = fields[name].get_col(Ticket._meta.db_table)
-        functions = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
-        if functions:
-            found.append((name, column, functions))
-    return found
 
 
 def _many_out(user: User, rows: list[dict[str, Any]], expand: bool) -> list[dict[str, Any]]:

@@ -35,29 +35,49 @@ def width(model: type[models.Model]) -> int:
     return len(model._meta.concrete_fields)
 
 
+def converters(
+    model: type[models.Model], names: tuple[str, ...]
+) -> tuple[tuple[int, Any, list[Any]], ...]:
+    """(index in ``names``, column, converters) of those fields of ``model`` (attribute
+    names) whose values the ORM converts as it reads them: dates on SQLite, JSON on both."""
+    return _converters(model, names, connection.vendor)
+
+
 @functools.cache
-def _converters(model: type[models.Model], vendor: str) -> tuple[tuple[int, Any, list[Any]], ...]:
-    """(index, column, converters) of the fields whose values the ORM converts on ``vendor``."""
-    del vendor
+def _converters(
+    model: type[models.Model], names: tuple[str, ...], vendor: str
+) -> tuple[tuple[int, Any, list[Any]], ...]:
+    del vendor  # part of the cache key: the converters differ per engine
+    fields = {field.attname: field for field in model._meta.concrete_fields}
     found = []
-    for index, field in enumerate(model._meta.concrete_fields):
-        column = field.get_col(model._meta.db_table)
+    for index, name in enumerate(names):
+        column = fields[name].get_col(model._meta.db_table)
         functions = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
         if functions:
             found.append((index, column, functions))
     return tuple(found)
 
 
+def convert(values: list[Any], found: tuple[tuple[int, Any, list[Any]], ...]) -> None:
+    """Apply what ``converters`` found to a row's ``values``, in place."""
+    for index, column, functions in found:
+        value = values[index]
+        for function in functions:
+            value = function(value, column, connection)
+        values[index] = value
+
+
 def build(model: type[M], row: Sequence[Any]) -> M:
     """An instance of ``model`` from the values of ``columns(model, ...)``."""
+    names = _attnames(model)
     values = list(row)
-    for index, column, functions in _converters(model, connection.vendor):
-        value = values[index]
-        for convert in functions:
-            value = convert(value, column, connection)
-        values[index] = value
-    names = [f.attname for f in model._meta.concrete_fields]
-    return model.from_db(connection.alias, names, values)
+    convert(values, converters(model, names))
+    return model.from_db(connection.alias, list(names), values)
+
+
+@functools.cache
+def _attnames(model: type[models.Model]) -> tuple[str, ...]:
+    return tuple(f.attname for f in model._meta.concrete_fields)
 
 
 def rows(model: type[M], sql: str, params: Sequence[Any]) -> list[M]:
