@@ -9,6 +9,7 @@ mocked: ``live_server`` is a real HTTP server on loopback over the test database
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable, Iterator
 
 import pytest
 from requests.exceptions import HTTPError
@@ -41,9 +42,25 @@ def admin(department):
 
 
 @pytest.fixture
-def client(live_server, admin) -> ZammadAPI:
+def make_client(live_server) -> Iterator[Callable[..., ZammadAPI]]:
+    """Clients of the live server, their HTTP sessions closed after the test: a kept-alive
+    connection holds a server thread, and with it a database connection, open past the
+    test database's teardown (zammad_py closes its session only at exit)."""
+    made: list[ZammadAPI] = []
+
+    def make(**credentials: str) -> ZammadAPI:
+        made.append(ZammadAPI(url=f"{live_server.url}/api/v1/", **credentials))
+        return made[-1]
+
+    yield make
+    for client in made:
+        client.session.close()
+
+
+@pytest.fixture
+def client(make_client, admin) -> ZammadAPI:
     """The client as an integration configures it: base URL and an API token."""
-    return ZammadAPI(url=f"{live_server.url}/api/v1/", http_token=ApiToken.issue(admin))
+    return make_client(http_token=ApiToken.issue(admin))
 
 
 def test_a_whole_case_through_zammad_py(client: ZammadAPI, department, admin) -> None:
@@ -193,18 +210,16 @@ def test_paging_through_lists_until_the_empty_page(client: ZammadAPI, department
     assert len(users) == len(set(users)) == User.objects.count()
 
 
-def test_basic_auth_and_errors_as_the_client_sees_them(live_server, department) -> None:
+def test_basic_auth_and_errors_as_the_client_sees_them(make_client, department) -> None:
     AgentFactory(username="sachbearbeiter", departments={department: ["full"]})
-    client = ZammadAPI(
-        url=f"{live_server.url}/api/v1/", username="sachbearbeiter", password=PASSWORD
-    )
+    client = make_client(username="sachbearbeiter", password=PASSWORD)
     assert client.user.me()["login"] == "sachbearbeiter"
 
     with pytest.raises(HTTPError) as missing:
         client.ticket.find(999_999)
     assert '"error"' in str(missing.value)  # zammad_py puts the JSON body in the error
 
-    wrong = ZammadAPI(url=f"{live_server.url}/api/v1/", username="sachbearbeiter", password="x")
+    wrong = make_client(username="sachbearbeiter", password="x")
     with pytest.raises(HTTPError) as denied:
         wrong.user.me()
     assert "authentication failed" in str(denied.value)
