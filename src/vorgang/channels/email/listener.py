@@ -89,14 +89,14 @@ Resolved = tuple[str, Department | None]
 def _accept(raw: bytes, channel: str, recipient: Resolved, envelope_from: str, digest: str) -> int:
     """The rows of one message for one recipient, in the caller's transaction."""
     address, department = recipient
-    return journal.insert_entry(
+    return journal.new_entry(
         raw,
         digest,  # journal.write_raw has put the bytes in place
         channel=channel,
         recipient=addressing.normalise(address),
         envelope_from=envelope_from,
         department=department,
-    )
+    ).pk
 
 
 # One message for one recipient: raw bytes, channel, recipient, envelope sender, and the
